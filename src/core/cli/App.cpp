@@ -1,0 +1,122 @@
+#include "core/cli/App.h"
+
+#include <filesystem>
+#include <ostream>
+
+#include "core/cli/CommandLine.h"
+#include "core/config/ConfigLoader.h"
+#include "core/config/Duration.h"
+#include "core/telemetry/Logger.h"
+#include "core/telemetry/Redact.h"
+#include "opampsup/version.h"
+
+namespace opampsup::cli {
+namespace {
+
+void printWarnings(const std::vector<config::ConfigProblem>& warnings, std::ostream& err) {
+    for (const config::ConfigProblem& w : warnings) {
+        err << "warning: " << w.str() << '\n';
+    }
+}
+
+config::LoadResult load(const CommandLine& cmd) {
+    config::LoadOptions options;
+    options.featureGates = cmd.featureGates;
+    return config::loadConfigFile(cmd.configPath, options);
+}
+
+// Creates the storage directory, readable by the supervisor's user only.
+void prepareStorage(const std::filesystem::path& directory) {
+    std::filesystem::create_directories(directory);
+    std::filesystem::permissions(directory, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+}
+
+telemetry::Logger makeLogger(const config::LogSettings& settings) {
+    telemetry::LoggerOptions options;
+    options.level = telemetry::parseLogLevel(settings.level);
+    options.encoding = settings.encoding == "console" ? telemetry::LogEncoding::Console
+                                                      : telemetry::LogEncoding::Json;
+    options.outputPaths = settings.outputPaths;
+    options.errorOutputPaths = settings.errorOutputPaths;
+    return telemetry::Logger::create(options);
+}
+
+std::string collectorCommandLine(const config::SupervisorConfig& cfg) {
+    std::string line = cfg.agent.executable.string() + " --config " +
+                       (cfg.storage.directory / "effective.yaml").string();
+    for (const std::string& arg : cfg.agent.args) {
+        line += " " + arg;
+    }
+    return line;
+}
+
+int run(const CommandLine& cmd, std::ostream& err) {
+    config::LoadResult loaded = load(cmd);
+    printWarnings(loaded.warnings, err);
+    const config::SupervisorConfig& cfg = loaded.config;
+
+    telemetry::Logger logger = makeLogger(cfg.telemetry.logs).named("supervisor");
+    try {
+        prepareStorage(cfg.storage.directory);
+    } catch (const std::filesystem::filesystem_error& e) {
+        logger.error("Cannot prepare the storage directory",
+                     {{"directory", cfg.storage.directory.string()}, {"error", e.what()}});
+        return kExitFailure;
+    }
+    logger.info("Supervisor configuration loaded",
+                {{"config", cmd.configPath},
+                 {"version", kVersion},
+                 {"server", cfg.server.endpoint},
+                 {"headers", telemetry::describeHeaders(cfg.server.headers)},
+                 {"storage", cfg.storage.directory.string()}});
+    logger.info("Collector command line",
+                {{"command", collectorCommandLine(cfg)},
+                 {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},
+                 {"bootstrap_timeout", config::formatGoDuration(cfg.agent.bootstrapTimeout)}});
+    // The OpAMP client and collector supervision build on this foundation; until they are
+    // in place the run stops here, having checked everything it would start with.
+    logger.warn("This build validates the configuration and prepares storage only; it does not "
+                "yet connect to the OpAMP server or start the collector");
+    logger.flush();
+    return kExitOk;
+}
+
+}  // namespace
+
+int runApp(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    CommandLine cmd;
+    try {
+        cmd = parseCommandLine(args);
+    } catch (const UsageError& e) {
+        err << kProgramName << ": " << e.what() << "\n\n" << usageText();
+        return kExitUsage;
+    }
+    try {
+        switch (cmd.action) {
+            case Action::Help:
+                out << usageText();
+                return kExitOk;
+            case Action::Version:
+                out << kProgramName << " version " << kVersion << '\n';
+                return kExitOk;
+            case Action::Validate: {
+                config::LoadResult loaded = load(cmd);
+                printWarnings(loaded.warnings, err);
+                out << cmd.configPath << ": configuration is valid\n";
+                return kExitOk;
+            }
+            case Action::Run:
+                return run(cmd, err);
+        }
+    } catch (const config::ConfigError& e) {
+        err << kProgramName << ": " << e.what() << '\n';
+        return kExitFailure;
+    } catch (const std::exception& e) {
+        err << kProgramName << ": " << e.what() << '\n';
+        return kExitFailure;
+    }
+    return kExitFailure;
+}
+
+}  // namespace opampsup::cli

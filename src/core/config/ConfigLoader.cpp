@@ -1,0 +1,594 @@
+#include "core/config/ConfigLoader.h"
+
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/config/YamlReader.h"
+#include "platform/os.h"
+#include "platform/paths.h"
+
+namespace opampsup::config {
+namespace {
+
+const std::set<std::string> kTlsVersions{"1.0", "1.1", "1.2", "1.3"};
+
+// ---- small checks -------------------------------------------------------------------------
+
+bool isUuid(const std::string& text) {
+    static const std::regex kUuid(
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+    return std::regex_match(text, kUuid);
+}
+
+void requirePositive(MapReader& map, std::string_view key, Duration& value) {
+    if (std::optional<YAML::Mark> at = map.duration(key, value)) {
+        if (value.count() <= 0) {
+            map.context().problem(*at, map.childPath(key), "must be greater than zero");
+        }
+    }
+}
+
+void requireOneOf(MapReader& map, std::string_view key, std::string& value,
+                  const std::vector<std::string>& allowed, bool caseInsensitive = false) {
+    std::optional<YAML::Mark> at = map.string(key, value);
+    if (!at) {
+        return;
+    }
+    std::string compared = value;
+    if (caseInsensitive) {
+        std::transform(compared.begin(), compared.end(), compared.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    if (std::find(allowed.begin(), allowed.end(), compared) != allowed.end()) {
+        value = compared;
+        return;
+    }
+    std::string list;
+    for (const std::string& a : allowed) {
+        list += (list.empty() ? "" : ", ") + (a.empty() ? std::string("\"\"") : a);
+    }
+    map.context().problem(*at, map.childPath(key),
+                          "invalid value \"" + value + "\" (expected one of: " + list + ")");
+}
+
+void checkReadableFile(MapReader& map, const std::string& keyPath, const YAML::Mark& at,
+                       const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        map.context().problem(at, keyPath, "file \"" + path + "\" does not exist or is not a file");
+        return;
+    }
+    std::ifstream probe(path);
+    if (!probe) {
+        map.context().problem(at, keyPath, "file \"" + path + "\" cannot be read");
+    }
+}
+
+// ---- TLS ----------------------------------------------------------------------------------
+
+// The keys configtls.Config has on both the client and the server side.
+template <typename Tls>
+void readCommonTls(MapReader& tls, Tls& out) {
+    LoadContext& ctx = tls.context();
+    auto fileKey = [&](std::string_view key, std::string& target) {
+        if (std::optional<YAML::Mark> at = tls.string(key, target); at && !target.empty()) {
+            checkReadableFile(tls, tls.childPath(key), *at, target);
+        }
+    };
+    fileKey("ca_file", out.caFile);
+    tls.string("ca_pem", out.caPem);
+    fileKey("cert_file", out.certFile);
+    tls.string("cert_pem", out.certPem);
+    fileKey("key_file", out.keyFile);
+    tls.string("key_pem", out.keyPem);
+    std::optional<YAML::Mark> minAt = tls.string("min_version", out.minVersion);
+    std::optional<YAML::Mark> maxAt = tls.string("max_version", out.maxVersion);
+    for (auto [key, value, at] : {std::tuple{"min_version", &out.minVersion, minAt},
+                                  std::tuple{"max_version", &out.maxVersion, maxAt}}) {
+        if (at && !value->empty() && kTlsVersions.count(*value) == 0) {
+            ctx.problem(*at, tls.childPath(key),
+                        "invalid TLS version \"" + *value + "\" (expected 1.0, 1.1, 1.2 or 1.3)");
+        }
+    }
+    if (minAt && maxAt && kTlsVersions.count(out.minVersion) != 0 &&
+        kTlsVersions.count(out.maxVersion) != 0 && out.minVersion > out.maxVersion) {
+        ctx.problem(*minAt, tls.childPath("min_version"),
+                    "min_version " + out.minVersion + " is newer than max_version " +
+                        out.maxVersion);
+    }
+    tls.stringList("cipher_suites", out.cipherSuites);
+    tls.stringList("curve_preferences", out.curvePreferences);
+    tls.boolean("include_system_ca_certs_pool", out.includeSystemCaCertsPool);
+    tls.duration("reload_interval", out.reloadInterval);
+
+    if (!out.caFile.empty() && !out.caPem.empty()) {
+        ctx.problem(tls.mark(), tls.path(), "set ca_file or ca_pem, not both");
+    }
+    if (!out.certFile.empty() && !out.certPem.empty()) {
+        ctx.problem(tls.mark(), tls.path(), "set cert_file or cert_pem, not both");
+    }
+    if (!out.keyFile.empty() && !out.keyPem.empty()) {
+        ctx.problem(tls.mark(), tls.path(), "set key_file or key_pem, not both");
+    }
+    bool hasCert = !out.certFile.empty() || !out.certPem.empty();
+    bool hasKey = !out.keyFile.empty() || !out.keyPem.empty();
+    if (hasCert != hasKey) {
+        ctx.problem(tls.mark(), tls.path(),
+                    "a client or server certificate needs both the certificate and its key");
+    }
+}
+
+TlsClientSettings readClientTls(MapReader& tls) {
+    TlsClientSettings out;
+    tls.boolean("insecure", out.insecure);
+    tls.boolean("insecure_skip_verify", out.insecureSkipVerify);
+    tls.string("server_name_override", out.serverNameOverride);
+    readCommonTls(tls, out);
+    tls.finish();
+    return out;
+}
+
+TlsServerSettings readServerTls(MapReader& tls) {
+    TlsServerSettings out;
+    readCommonTls(tls, out);
+    if (std::optional<YAML::Mark> at = tls.string("client_ca_file", out.clientCaFile);
+        at && !out.clientCaFile.empty()) {
+        checkReadableFile(tls, tls.childPath("client_ca_file"), *at, out.clientCaFile);
+    }
+    tls.boolean("client_ca_file_reload", out.clientCaFileReload);
+    tls.finish();
+    return out;
+}
+
+// ---- sections -----------------------------------------------------------------------------
+
+void readServer(MapReader& root, SupervisorConfig& cfg) {
+    LoadContext& ctx = root.context();
+    std::optional<MapReader> server = root.section("server");
+    if (!server) {
+        ctx.problem(root.mark(), "server.endpoint", "is required");
+        return;
+    }
+    std::string scheme;
+    if (std::optional<YAML::Mark> at = server->string("endpoint", cfg.server.endpoint);
+        at && cfg.server.endpoint.empty()) {
+        ctx.problem(*at, "server.endpoint", "must not be empty");
+    } else if (at) {
+        try {
+            Poco::URI uri(cfg.server.endpoint);
+            scheme = uri.getScheme();
+            if (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https") {
+                ctx.problem(*at, "server.endpoint",
+                            "unsupported scheme \"" + scheme + "\" in \"" + cfg.server.endpoint +
+                                "\" (use ws:// or wss:// for WebSocket, http:// or https:// "
+                                "for HTTP polling)");
+            } else if (uri.getHost().empty()) {
+                ctx.problem(*at, "server.endpoint",
+                            "\"" + cfg.server.endpoint + "\" has no host");
+            }
+        } catch (const Poco::Exception& e) {
+            ctx.problem(*at, "server.endpoint",
+                        "\"" + cfg.server.endpoint + "\" is not a valid URL: " + e.message());
+        }
+    }
+    if (!server->has("endpoint")) {
+        ctx.problem(server->mark(), "server.endpoint", "is required");
+    }
+    server->headers("headers", cfg.server.headers);
+    if (std::optional<MapReader> tls = server->section("tls")) {
+        cfg.server.tls = readClientTls(*tls);
+        if (scheme == "ws" || scheme == "http") {
+            ctx.warning(tls->mark(), "server.tls",
+                        "is ignored: the endpoint uses " + scheme + "://, which has no TLS");
+        }
+    }
+    server->string("auth", cfg.server.auth);
+    server->finish();
+}
+
+void readCapabilities(MapReader& root, SupervisorConfig& cfg) {
+    std::optional<MapReader> caps = root.section("capabilities");
+    if (!caps) {
+        return;
+    }
+    Capabilities& c = cfg.capabilities;
+    caps->boolean("accepts_remote_config", c.acceptsRemoteConfig);
+    if (std::optional<YAML::Mark> at = caps->boolean("reports_remote_config",
+                                                     c.reportsRemoteConfig);
+        at && c.reportsRemoteConfig) {
+        caps->context().warning(*at, "capabilities.reports_remote_config",
+                                "is deprecated and has no effect: ReportsRemoteConfig is "
+                                "advertised whenever accepts_remote_config is true");
+    }
+    caps->boolean("accepts_restart_command", c.acceptsRestartCommand);
+    caps->boolean("accepts_opamp_connection_settings", c.acceptsOpampConnectionSettings);
+    caps->boolean("reports_effective_config", c.reportsEffectiveConfig);
+    caps->boolean("reports_own_metrics", c.reportsOwnMetrics);
+    caps->boolean("reports_own_logs", c.reportsOwnLogs);
+    caps->boolean("reports_own_traces", c.reportsOwnTraces);
+    caps->boolean("reports_health", c.reportsHealth);
+    caps->boolean("reports_available_components", c.reportsAvailableComponents);
+    caps->boolean("reports_heartbeat", c.reportsHeartbeat);
+    caps->boolean("accepts_packages", c.acceptsPackages);
+    caps->boolean("reports_package_statuses", c.reportsPackageStatuses);
+    caps->boolean("reports_connection_settings_status", c.reportsConnectionSettingsStatus);
+    caps->finish();
+}
+
+void readStorage(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& platform) {
+    cfg.storage.directory = platform.defaultStorageDirectory;
+    std::optional<MapReader> storage = root.section("storage");
+    if (!storage) {
+        return;
+    }
+    std::string directory;
+    if (std::optional<YAML::Mark> at = storage->string("directory", directory)) {
+        if (directory.empty()) {
+            storage->context().problem(*at, "storage.directory", "must not be empty");
+        } else {
+            cfg.storage.directory = directory;
+        }
+    }
+    storage->finish();
+}
+
+void readDescription(MapReader& agent, AgentDescriptionSettings& out) {
+    std::optional<MapReader> description = agent.section("description");
+    if (!description) {
+        return;
+    }
+    description->stringMap("identifying_attributes", out.identifyingAttributes);
+    description->stringMap("non_identifying_attributes", out.nonIdentifyingAttributes);
+    description->boolean("include_resource_attributes", out.includeResourceAttributes);
+    description->finish();
+}
+
+void readPackage(MapReader& agent, PackageSettings& out) {
+    std::optional<MapReader> package = agent.section("package");
+    if (!package) {
+        return;
+    }
+    LoadContext& ctx = agent.context();
+    package->string("agent_binary", out.agentBinary);
+    requireOneOf(*package, "archive", out.archive, {"", "tar.gz"});
+    if (out.archive == "tar.gz" && out.agentBinary.empty()) {
+        ctx.problem(package->mark(), "agent.package.agent_binary",
+                    "must be set when archive is tar.gz");
+    }
+    if (std::optional<MapReader> verifier = package->section("verifier")) {
+        requireOneOf(*verifier, "type", out.verifierType, {"", "cosign"});
+        if (std::optional<MapReader> cosign = verifier->section("cosign")) {
+            cosign->string("github_workflow_repository", out.cosignGithubWorkflowRepository);
+            if (std::optional<YAML::Node> identities = cosign->node("identities")) {
+                if (!identities->IsSequence()) {
+                    ctx.problem(identities->Mark(), cosign->childPath("identities"),
+                                "expected a list, got " + describeNodeType(*identities));
+                } else {
+                    std::size_t i = 0;
+                    for (const YAML::Node& item : *identities) {
+                        std::string path =
+                            cosign->childPath("identities") + "[" + std::to_string(i++) + "]";
+                        MapReader entry(item, path, ctx);
+                        CosignIdentity id;
+                        entry.string("issuer", id.issuer);
+                        entry.string("issuer_regex", id.issuerRegex);
+                        entry.string("subject", id.subject);
+                        entry.string("subject_regex", id.subjectRegex);
+                        entry.finish();
+                        if (id.issuer.empty() == id.issuerRegex.empty()) {
+                            ctx.problem(item.Mark(), path,
+                                        "set exactly one of issuer and issuer_regex");
+                        }
+                        if (id.subject.empty() == id.subjectRegex.empty()) {
+                            ctx.problem(item.Mark(), path,
+                                        "set exactly one of subject and subject_regex");
+                        }
+                        for (const std::string* re : {&id.issuerRegex, &id.subjectRegex}) {
+                            if (re->empty()) {
+                                continue;
+                            }
+                            try {
+                                std::regex compiled(*re);
+                            } catch (const std::regex_error& e) {
+                                ctx.problem(item.Mark(), path,
+                                            "invalid regular expression \"" + *re +
+                                                "\": " + e.what());
+                            }
+                        }
+                        out.cosignIdentities.push_back(id);
+                    }
+                }
+            }
+            cosign->finish();
+        }
+        verifier->finish();
+    }
+    package->finish();
+}
+
+void readConfigFiles(MapReader& agent, AgentSettings& out) {
+    std::vector<YAML::Mark> marks;
+    if (!agent.stringList("config_files", out.configFiles, &marks)) {
+        return;
+    }
+    LoadContext& ctx = agent.context();
+    std::set<std::string> tokensSeen;
+    for (std::size_t i = 0; i < out.configFiles.size(); ++i) {
+        const std::string& entry = out.configFiles[i];
+        std::string path = "agent.config_files[" + std::to_string(i) + "]";
+        if (entry.empty()) {
+            ctx.problem(marks[i], path, "must not be empty");
+        } else if (entry.front() == '$') {
+            if (entry != kOwnTelemetryConfigToken && entry != kOpampExtensionConfigToken &&
+                entry != kRemoteConfigToken) {
+                ctx.problem(marks[i], path,
+                            "unknown special entry \"" + entry + "\" (expected " +
+                                kOwnTelemetryConfigToken + ", " + kOpampExtensionConfigToken +
+                                " or " + kRemoteConfigToken + ")");
+            } else if (!tokensSeen.insert(entry).second) {
+                ctx.warning(marks[i], path,
+                            entry + " is listed more than once; it is merged at each place");
+            }
+        } else if (entry.find("://") == std::string::npos) {
+            std::error_code ec;
+            if (!std::filesystem::exists(entry, ec)) {
+                ctx.warning(marks[i], path,
+                            "file \"" + entry +
+                                "\" does not exist; it is skipped when the config is composed");
+            }
+        }
+    }
+}
+
+void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& platform) {
+    LoadContext& ctx = root.context();
+    AgentSettings& a = cfg.agent;
+    a.package.agentBinary = platform.defaultAgentBinary;
+    std::optional<MapReader> agent = root.section("agent");
+    if (!agent) {
+        ctx.problem(root.mark(), "agent.executable", "is required");
+        return;
+    }
+    std::string executable;
+    if (std::optional<YAML::Mark> at = agent->string("executable", executable);
+        at && executable.empty()) {
+        ctx.problem(*at, "agent.executable", "must not be empty");
+    } else if (at) {
+        a.executable = executable;
+        std::error_code ec;
+        auto status = std::filesystem::status(a.executable, ec);
+        if (!std::filesystem::exists(status)) {
+            ctx.problem(*at, "agent.executable", "cannot find \"" + executable + "\"");
+        } else if (ec) {
+            ctx.problem(*at, "agent.executable",
+                        "cannot check \"" + executable + "\": " + ec.message());
+        } else if (!std::filesystem::is_regular_file(status)) {
+            ctx.problem(*at, "agent.executable", "\"" + executable + "\" is not a file");
+        } else if ((status.permissions() & (std::filesystem::perms::owner_exec |
+                                            std::filesystem::perms::group_exec |
+                                            std::filesystem::perms::others_exec)) ==
+                   std::filesystem::perms::none) {
+            ctx.problem(*at, "agent.executable", "\"" + executable + "\" is not executable");
+        }
+    }
+    if (!agent->has("executable")) {
+        ctx.problem(agent->mark(), "agent.executable", "is required");
+    }
+
+    if (std::optional<YAML::Mark> at = agent->string("instance_id", a.instanceId);
+        at && !a.instanceId.empty() && !isUuid(a.instanceId)) {
+        ctx.warning(*at, "agent.instance_id",
+                    "\"" + a.instanceId +
+                        "\" is not a UUID; a new UUIDv7 is generated instead");
+        a.instanceId.clear();
+    }
+    requirePositive(*agent, "orphan_detection_interval", a.orphanDetectionInterval);
+    readDescription(*agent, a.description);
+    requirePositive(*agent, "config_apply_timeout", a.configApplyTimeout);
+    requirePositive(*agent, "bootstrap_timeout", a.bootstrapTimeout);
+    std::int64_t number = 0;
+    if (agent->integer("opamp_server_port", number, 0, 65535)) {
+        a.opampServerPort = static_cast<std::uint16_t>(number);
+    }
+    agent->boolean("passthrough_logs", a.passthroughLogs);
+    if (agent->integer("collector_crash_log_snippet_kib", number, 0, 1024)) {
+        a.collectorCrashLogSnippetKib = static_cast<std::uint32_t>(number);
+    }
+    agent->boolean("automatic_config_rollback", a.automaticConfigRollback);
+    if (std::optional<YAML::Mark> at = agent->boolean("use_hup_config_reload",
+                                                      a.useHupConfigReload);
+        at && a.useHupConfigReload && !platform.supportsHupReload) {
+        ctx.problem(*at, "agent.use_hup_config_reload",
+                    "is not supported on this OS (it has no SIGHUP)");
+    }
+    agent->boolean("validate_config", a.validateConfig);
+    readConfigFiles(*agent, a);
+    agent->stringList("args", a.args);
+    std::map<std::string, std::string> env;
+    if (agent->stringMap("env", env)) {
+        a.env = std::move(env);
+    }
+    std::vector<std::string> fallbacks;
+    std::vector<YAML::Mark> fallbackMarks;
+    if (agent->stringList("startup_fallback_configs", fallbacks, &fallbackMarks)) {
+        for (std::size_t i = 0; i < fallbacks.size(); ++i) {
+            checkReadableFile(*agent,
+                              "agent.startup_fallback_configs[" + std::to_string(i) + "]",
+                              fallbackMarks[i], fallbacks[i]);
+            a.startupFallbackConfigs.emplace_back(fallbacks[i]);
+        }
+    }
+    readPackage(*agent, a.package);
+    agent->finish();
+}
+
+void readTelemetry(MapReader& root, SupervisorConfig& cfg) {
+    std::optional<MapReader> telemetry = root.section("telemetry");
+    if (!telemetry) {
+        return;
+    }
+    TelemetrySettings& t = cfg.telemetry;
+    const std::vector<std::string> levels{"none", "basic", "normal", "detailed"};
+    if (std::optional<MapReader> logs = telemetry->section("logs")) {
+        requireOneOf(*logs, "level", t.logs.level,
+                     {"debug", "info", "warn", "error", "dpanic", "panic", "fatal"}, true);
+        logs->stringList("output_paths", t.logs.outputPaths);
+        logs->stringList("error_output_paths", t.logs.errorOutputPaths);
+        requireOneOf(*logs, "encoding", t.logs.encoding, {"json", "console"});
+        logs->verbatim("processors", t.logs.processorsYaml);
+        logs->finish();
+    }
+    if (std::optional<MapReader> metrics = telemetry->section("metrics")) {
+        requireOneOf(*metrics, "level", t.metrics.level, levels, true);
+        metrics->verbatim("readers", t.metrics.readersYaml);
+        metrics->finish();
+    }
+    if (std::optional<MapReader> traces = telemetry->section("traces")) {
+        requireOneOf(*traces, "level", t.traces.level, levels, true);
+        traces->stringList("propagators", t.traces.propagators);
+        traces->verbatim("processors", t.traces.processorsYaml);
+        traces->finish();
+    }
+    telemetry->verbatim("resource", t.resourceYaml);
+    telemetry->finish();
+}
+
+void readHealthCheck(MapReader& root, SupervisorConfig& cfg) {
+    std::optional<MapReader> health = root.section("healthcheck");
+    if (!health) {
+        return;
+    }
+    LoadContext& ctx = root.context();
+    HealthCheckSettings& h = cfg.healthcheck;
+    if (std::optional<YAML::Mark> at = health->string("endpoint", h.endpoint);
+        at && !h.endpoint.empty()) {
+        auto colon = h.endpoint.rfind(':');
+        std::string port = colon == std::string::npos ? "" : h.endpoint.substr(colon + 1);
+        bool numeric = !port.empty() && port.size() <= 5 &&
+                       std::all_of(port.begin(), port.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
+        if (!numeric || std::stoi(port) > 65535) {
+            ctx.problem(*at, "healthcheck.endpoint",
+                        "\"" + h.endpoint + "\" is not host:port with a port from 0 to 65535");
+        }
+    }
+    if (std::optional<MapReader> tls = health->section("tls")) {
+        h.tls = readServerTls(*tls);
+    }
+    health->stringMap("response_headers", h.responseHeaders);
+    health->duration("read_timeout", h.readTimeout);
+    health->duration("read_header_timeout", h.readHeaderTimeout);
+    health->duration("write_timeout", h.writeTimeout);
+    health->duration("idle_timeout", h.idleTimeout);
+    // Server options of the collector's confighttp that a health endpoint has no use for:
+    // accepted so a Go supervisor config loads, and said to be ignored.
+    for (const char* key : {"cors", "auth", "include_metadata", "max_request_body_size",
+                            "compression_algorithms", "keepalives_enabled"}) {
+        if (std::optional<YAML::Node> ignored = health->node(key)) {
+            ctx.warning(ignored->Mark(), health->childPath(key),
+                        "is accepted for compatibility and ignored");
+        }
+    }
+    health->finish();
+}
+
+void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& options) {
+    LoadContext& ctx = root.context();
+    std::optional<MapReader> extensions = root.section("extensions");
+    bool gateOn = std::find(options.featureGates.begin(), options.featureGates.end(),
+                            kExtensionsFeatureGate) != options.featureGates.end();
+    if (extensions) {
+        if (!gateOn) {
+            ctx.problem(extensions->mark(), "extensions",
+                        std::string("need the feature gate ") + kExtensionsFeatureGate +
+                            "; start with --feature-gates=" + kExtensionsFeatureGate);
+        }
+        // Each entry is one extension's settings, kept as YAML for the module that uses it.
+        YAML::Node all = *root.node("extensions");
+        for (const auto& kv : all) {
+            auto id = kv.first.as<std::string>();
+            extensions->verbatim(id, cfg.extensions[id]);
+        }
+        extensions->finish();
+    }
+    if (!cfg.server.auth.empty() && cfg.extensions.count(cfg.server.auth) == 0) {
+        ctx.problemAtFile("server.auth", "refers to extension \"" + cfg.server.auth +
+                                             "\", which is not defined under extensions");
+    }
+}
+
+LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx,
+                        const LoadOptions& options) {
+    LoadResult result;
+    SupervisorConfig& cfg = result.config;
+    cfg.featureGates = options.featureGates;
+    MapReader root(document, "", ctx);
+    if (ctx.problems().empty()) {
+        readServer(root, cfg);
+        readCapabilities(root, cfg);
+        readStorage(root, cfg, options.platform);
+        readAgent(root, cfg, options.platform);
+        readTelemetry(root, cfg);
+        readHealthCheck(root, cfg);
+        readExtensions(root, cfg, options);
+        root.finish();
+    }
+    if (!ctx.problems().empty()) {
+        throw ConfigError(ctx.problems());
+    }
+    result.warnings = ctx.warnings();
+    return result;
+}
+
+}  // namespace
+
+PlatformFacts PlatformFacts::host() {
+    return PlatformFacts{platform::defaultStorageDirectory(), platform::defaultAgentBinaryName(),
+                         platform::supportsHupReload()};
+}
+
+const std::vector<std::string>& knownFeatureGates() {
+    static const std::vector<std::string> kGates{kExtensionsFeatureGate};
+    return kGates;
+}
+
+LoadResult loadConfigText(std::string_view yaml, const std::string& fileName,
+                          const LoadOptions& options) {
+    LoadContext ctx(fileName, options.sources);
+    YAML::Node document;
+    try {
+        document = YAML::Load(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+        ctx.problem(e.mark, "", "invalid YAML: " + e.msg);
+        throw ConfigError(ctx.problems());
+    }
+    if (!document.IsDefined() || document.IsNull()) {
+        ctx.problemAtFile("", "the config is empty (server.endpoint and agent.executable are "
+                              "required)");
+        throw ConfigError(ctx.problems());
+    }
+    LoadResult result = loadDocument(document, ctx, options);
+    result.config.sourceFile = fileName;
+    return result;
+}
+
+LoadResult loadConfigFile(const std::filesystem::path& path, const LoadOptions& options) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::error_code ec;
+        std::string why = std::filesystem::exists(path, ec) ? "cannot be read" : "does not exist";
+        throw ConfigError({{path.string(), 0, 0, "", "config file " + why}});
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    return loadConfigText(content.str(), path.string(), options);
+}
+
+}  // namespace opampsup::config

@@ -1,0 +1,182 @@
+#pragma once
+
+// The supervisor's configuration, with the Go supervisor's keys and defaults
+// (see docs/configuration.md). Plain data: loading and checking live in ConfigLoader.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace opampsup::config {
+
+using Duration = std::chrono::nanoseconds;
+
+// A client-side TLS configuration, as the collector's `configtls.ClientConfig`.
+struct TlsClientSettings {
+    bool insecure = false;
+    bool insecureSkipVerify = false;
+    std::string caFile;
+    std::string caPem;
+    std::string certFile;
+    std::string certPem;
+    std::string keyFile;
+    std::string keyPem;
+    std::string minVersion;  // "1.0".."1.3"; empty means the default, TLS 1.2
+    std::string maxVersion;  // empty means the newest the library supports
+    std::vector<std::string> cipherSuites;
+    std::vector<std::string> curvePreferences;
+    bool includeSystemCaCertsPool = false;
+    std::string serverNameOverride;
+    Duration reloadInterval{0};
+};
+
+// A server-side TLS configuration (the health check endpoint), as `configtls.ServerConfig`.
+struct TlsServerSettings {
+    std::string caFile;
+    std::string caPem;
+    std::string certFile;
+    std::string certPem;
+    std::string keyFile;
+    std::string keyPem;
+    std::string minVersion;
+    std::string maxVersion;
+    std::vector<std::string> cipherSuites;
+    std::vector<std::string> curvePreferences;
+    bool includeSystemCaCertsPool = false;
+    Duration reloadInterval{0};
+    std::string clientCaFile;
+    bool clientCaFileReload = false;
+};
+
+// HTTP headers: a name may carry several values, as Go's http.Header.
+using Headers = std::map<std::string, std::vector<std::string>>;
+
+struct ServerSettings {
+    std::string endpoint;  // ws://, wss:// (WebSocket) or http://, https:// (HTTP polling)
+    Headers headers;
+    std::optional<TlsClientSettings> tls;  // set when the config has a `tls` section
+    std::string auth;                      // component ID of an entry in `extensions`
+};
+
+struct Capabilities {
+    bool acceptsRemoteConfig = false;
+    bool reportsRemoteConfig = false;  // deprecated upstream: no effect
+    bool acceptsRestartCommand = false;
+    bool acceptsOpampConnectionSettings = false;
+    bool reportsEffectiveConfig = true;
+    bool reportsOwnMetrics = true;
+    bool reportsOwnLogs = false;
+    bool reportsOwnTraces = false;
+    bool reportsHealth = true;
+    bool reportsAvailableComponents = false;
+    bool reportsHeartbeat = true;
+    bool acceptsPackages = false;
+    bool reportsPackageStatuses = false;
+    bool reportsConnectionSettingsStatus = false;
+};
+
+struct StorageSettings {
+    std::filesystem::path directory;  // the platform default when not configured
+};
+
+struct CosignIdentity {
+    std::string issuer;
+    std::string issuerRegex;
+    std::string subject;
+    std::string subjectRegex;
+};
+
+struct PackageSettings {
+    std::string agentBinary;  // platform default: otelcol-contrib(.exe)
+    std::string archive;      // "" (bare binary) or "tar.gz"
+    std::string verifierType;  // "" or "cosign"
+    std::string cosignGithubWorkflowRepository;
+    std::vector<CosignIdentity> cosignIdentities;
+};
+
+struct AgentDescriptionSettings {
+    std::map<std::string, std::string> identifyingAttributes;
+    std::map<std::string, std::string> nonIdentifyingAttributes;
+    bool includeResourceAttributes = false;
+};
+
+// Special entries of `agent.config_files` that stand for the supervisor's own sections.
+inline constexpr const char* kOwnTelemetryConfigToken = "$OWN_TELEMETRY_CONFIG";
+inline constexpr const char* kOpampExtensionConfigToken = "$OPAMP_EXTENSION_CONFIG";
+inline constexpr const char* kRemoteConfigToken = "$REMOTE_CONFIG";
+
+struct AgentSettings {
+    std::filesystem::path executable;
+    std::string instanceId;  // used only before persistent_state.yaml exists
+    Duration orphanDetectionInterval = std::chrono::seconds(5);
+    AgentDescriptionSettings description;
+    Duration configApplyTimeout = std::chrono::seconds(5);
+    Duration bootstrapTimeout = std::chrono::seconds(3);
+    std::uint16_t opampServerPort = 0;  // 0: a free port on localhost
+    bool passthroughLogs = false;
+    std::uint32_t collectorCrashLogSnippetKib = 0;
+    bool automaticConfigRollback = false;
+    bool useHupConfigReload = false;
+    bool validateConfig = false;
+    std::vector<std::string> configFiles;
+    std::vector<std::string> args;
+    // Absent means plain inheritance of the supervisor's environment.
+    std::optional<std::map<std::string, std::string>> env;
+    std::vector<std::filesystem::path> startupFallbackConfigs;
+    PackageSettings package;
+};
+
+struct LogSettings {
+    std::string level = "info";  // debug, info, warn, error, dpanic, panic, fatal
+    std::vector<std::string> outputPaths{"stdout"};
+    std::vector<std::string> errorOutputPaths{"stderr"};
+    std::string encoding = "json";  // json or console
+    std::string processorsYaml;     // `processors` kept verbatim for the OTLP log exporter
+};
+
+struct MetricsSettings {
+    std::string level = "basic";  // none, basic, normal, detailed
+    std::string readersYaml;      // `readers` kept verbatim for the OTLP metric exporter
+};
+
+struct TracesSettings {
+    std::string level = "basic";
+    std::vector<std::string> propagators;
+    std::string processorsYaml;
+};
+
+struct TelemetrySettings {
+    LogSettings logs;
+    MetricsSettings metrics;
+    TracesSettings traces;
+    std::string resourceYaml;  // `resource` kept verbatim
+};
+
+struct HealthCheckSettings {
+    std::string endpoint;  // host:port; no port (or port 0) disables the server
+    std::optional<TlsServerSettings> tls;
+    std::map<std::string, std::string> responseHeaders;
+    Duration readTimeout{0};
+    Duration readHeaderTimeout{0};
+    Duration writeTimeout{0};
+    Duration idleTimeout{0};
+};
+
+struct SupervisorConfig {
+    std::filesystem::path sourceFile;
+    ServerSettings server;
+    Capabilities capabilities;
+    StorageSettings storage;
+    AgentSettings agent;
+    TelemetrySettings telemetry;
+    HealthCheckSettings healthcheck;
+    // Component ID -> the extension's settings, verbatim YAML (server.auth refers to these).
+    std::map<std::string, std::string> extensions;
+    std::vector<std::string> featureGates;
+};
+
+}  // namespace opampsup::config

@@ -1,0 +1,203 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/cli/App.h"
+#include "core/cli/CommandLine.h"
+#include "support/TempDir.h"
+
+namespace opampsup::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CommandLine, RunWithConfig) {
+    CommandLine cmd = parseCommandLine({"--config", "s.yaml"});
+    EXPECT_EQ(cmd.action, Action::Run);
+    EXPECT_EQ(cmd.configPath, "s.yaml");
+    EXPECT_TRUE(cmd.featureGates.empty());
+}
+
+TEST(CommandLine, AcceptsGoFlagSpellings) {
+    for (auto args : std::vector<std::vector<std::string>>{{"-config", "s.yaml"},
+                                                            {"--config=s.yaml"},
+                                                            {"-config=s.yaml"}}) {
+        EXPECT_EQ(parseCommandLine(args).configPath, "s.yaml");
+    }
+}
+
+TEST(CommandLine, ValidateSubcommand) {
+    CommandLine cmd = parseCommandLine({"validate", "--config", "s.yaml"});
+    EXPECT_EQ(cmd.action, Action::Validate);
+    EXPECT_EQ(cmd.configPath, "s.yaml");
+}
+
+TEST(CommandLine, FeatureGates) {
+    EXPECT_EQ(parseCommandLine({"--config", "s", "--feature-gates=opampsupervisor.Extensions"})
+                  .featureGates,
+              std::vector<std::string>{"opampsupervisor.Extensions"});
+    EXPECT_EQ(parseCommandLine({"--config", "s", "--feature-gates", "+opampsupervisor.Extensions"})
+                  .featureGates,
+              std::vector<std::string>{"opampsupervisor.Extensions"});
+    EXPECT_TRUE(parseCommandLine({"--config", "s", "--feature-gates=opampsupervisor.Extensions",
+                                  "--feature-gates=-opampsupervisor.Extensions"})
+                    .featureGates.empty());
+}
+
+TEST(CommandLine, VersionAndHelpNeedNoConfig) {
+    EXPECT_EQ(parseCommandLine({"--version"}).action, Action::Version);
+    EXPECT_EQ(parseCommandLine({"-h"}).action, Action::Help);
+    EXPECT_EQ(parseCommandLine({"--help"}).action, Action::Help);
+}
+
+void expectUsageError(const std::vector<std::string>& args, const std::string& fragment) {
+    try {
+        parseCommandLine(args);
+        FAIL() << "expected a usage error";
+    } catch (const UsageError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(fragment));
+    }
+}
+
+TEST(CommandLine, UsageErrors) {
+    expectUsageError({}, "--config is required");
+    expectUsageError({"validate"}, "--config is required");
+    expectUsageError({"--config"}, "flag --config needs a value");
+    expectUsageError({"--config", ""}, "path to config file cannot be empty");
+    expectUsageError({"--config", "s", "--verbose"}, "unknown flag \"--verbose\"");
+    expectUsageError({"--config", "s", "extra"}, "unexpected argument \"extra\"");
+    expectUsageError({"--config", "s", "--feature-gates=nope"}, "no such feature gate \"nope\"");
+}
+
+struct AppRun {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+AppRun runWith(const std::vector<std::string>& args) {
+    std::ostringstream out;
+    std::ostringstream err;
+    int code = runApp(args, out, err);
+    return {code, out.str(), err.str()};
+}
+
+TEST(App, VersionAndHelp) {
+    AppRun version = runWith({"--version"});
+    EXPECT_EQ(version.code, kExitOk);
+    EXPECT_THAT(version.out, ::testing::MatchesRegex("opampsupervisor version [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+    AppRun help = runWith({"--help"});
+    EXPECT_EQ(help.code, kExitOk);
+    EXPECT_THAT(help.out, HasSubstr("validate --config FILE"));
+}
+
+TEST(App, UsageErrorExitsWithTwoAndPrintsUsage) {
+    AppRun r = runWith({"--bogus"});
+    EXPECT_EQ(r.code, kExitUsage);
+    EXPECT_THAT(r.err, HasSubstr("unknown flag"));
+    EXPECT_THAT(r.err, HasSubstr("Usage:"));
+}
+
+// An example config with its host paths pointed at files of this test.
+std::filesystem::path localExample(const testing::TempDir& dir, const std::string& name) {
+    std::ifstream in(std::string(OPAMPSUP_EXAMPLES_DIR) + "/" + name);
+    EXPECT_TRUE(in) << name;
+    std::stringstream content;
+    content << in.rdbuf();
+    auto executable = dir.writeExecutable("otelcol-contrib");
+    auto fallback = dir.write("fallback.yaml", "receivers: {}\n");
+    std::string text = std::regex_replace(content.str(), std::regex("executable: .*"),
+                                          "executable: " + executable.string());
+    text = std::regex_replace(text, std::regex("- /etc/otelcol/fallback.yaml"),
+                              "- " + fallback.string());
+    return dir.write(name, text);
+}
+
+TEST(App, ValidateAcceptsEveryExample) {
+    for (const char* name : {"supervisor_linux.yaml", "supervisor_darwin.yaml",
+                             "supervisor_windows.yaml", "supervisor_fallback.yaml"}) {
+        testing::TempDir dir;
+        auto config = localExample(dir, name);
+        AppRun r = runWith({"validate", "--config", config.string()});
+        EXPECT_EQ(r.code, kExitOk) << name << "\n" << r.err;
+        EXPECT_THAT(r.out, HasSubstr("configuration is valid")) << name;
+    }
+}
+
+TEST(App, ValidateRejectsBrokenConfigWithPreciseMessages) {
+    testing::TempDir dir;
+    auto config = dir.write("bad.yaml",
+                            "server:\n  endpoint: ftp://x\nagent:\n  executable: /nope\n  "
+                            "bootstrap_timeout: 3\n");
+    AppRun r = runWith({"validate", "--config", config.string()});
+    EXPECT_EQ(r.code, kExitFailure);
+    EXPECT_THAT(r.err, HasSubstr("3 problems in the config:"));
+    EXPECT_THAT(r.err, HasSubstr(config.string() + ":2:13: server.endpoint: unsupported scheme"));
+    EXPECT_THAT(r.err, HasSubstr(config.string() + ":4:15: agent.executable: cannot find"));
+    EXPECT_THAT(r.err, HasSubstr(config.string() + ":5:22: agent.bootstrap_timeout: invalid"));
+}
+
+TEST(App, ValidatePrintsWarnings) {
+    testing::TempDir dir;
+    auto exe = dir.writeExecutable("otelcol");
+    auto config = dir.write("w.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                                      "executable: " + exe.string() +
+                                          "\n  instance_id: nope\n");
+    AppRun r = runWith({"validate", "--config", config.string()});
+    EXPECT_EQ(r.code, kExitOk);
+    EXPECT_THAT(r.err, HasSubstr("warning: " + config.string() + ":5:16: agent.instance_id"));
+}
+
+TEST(App, ValidateDoesNotTouchStorage) {
+    testing::TempDir dir;
+    auto exe = dir.writeExecutable("otelcol");
+    auto storage = dir.path() / "storage";
+    auto config = dir.write("s.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                                      "executable: " + exe.string() + "\nstorage:\n  directory: " +
+                                          storage.string() + "\n");
+    EXPECT_EQ(runWith({"validate", "--config", config.string()}).code, kExitOk);
+    EXPECT_FALSE(std::filesystem::exists(storage));
+}
+
+TEST(App, RunPreparesStorageAndLogsThePlan) {
+    testing::TempDir dir;
+    auto exe = dir.writeExecutable("otelcol");
+    auto storage = dir.path() / "state" / "supervisor";
+    auto log = dir.path() / "supervisor.log";
+    auto config = dir.write(
+        "s.yaml", "server:\n  endpoint: ws://localhost:4320\n  headers:\n    Authorization: Bearer "
+                  "sekrit\nagent:\n  executable: " + exe.string() +
+                      "\n  args: [--feature-gates, x]\nstorage:\n  directory: " + storage.string() +
+                      "\ntelemetry:\n  logs:\n    output_paths: [" + log.string() + "]\n");
+    AppRun r = runWith({"--config", config.string()});
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    ASSERT_TRUE(std::filesystem::is_directory(storage));
+    EXPECT_EQ(std::filesystem::status(storage).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+    std::ifstream in(log);
+    std::stringstream content;
+    content << in.rdbuf();
+    EXPECT_THAT(content.str(), HasSubstr(exe.string() + " --config " +
+                                         (storage / "effective.yaml").string() +
+                                         " --feature-gates x"));
+    EXPECT_THAT(content.str(), HasSubstr("Authorization: [REDACTED]"));
+    EXPECT_THAT(content.str(), ::testing::Not(HasSubstr("sekrit")));
+}
+
+TEST(App, RunRefusesABadConfigWithoutTouchingStorage) {
+    testing::TempDir dir;
+    auto storage = dir.path() / "storage";
+    auto config = dir.write("s.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                                      "executable: /nope\nstorage:\n  directory: " +
+                                          storage.string() + "\n");
+    AppRun r = runWith({"--config", config.string()});
+    EXPECT_EQ(r.code, kExitFailure);
+    EXPECT_THAT(r.err, HasSubstr("agent.executable: cannot find \"/nope\""));
+    EXPECT_FALSE(std::filesystem::exists(storage));
+}
+
+}  // namespace
+}  // namespace opampsup::cli

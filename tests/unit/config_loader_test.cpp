@@ -1,0 +1,692 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/config/ConfigLoader.h"
+#include "support/TempDir.h"
+
+namespace opampsup::config {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+class ConfigLoaderTest : public ::testing::Test {
+protected:
+    ConfigLoaderTest() {
+        executable_ = dir_.writeExecutable("otelcol-contrib");
+        options_.sources.env = [this](const std::string& name) -> std::optional<std::string> {
+            auto it = env_.find(name);
+            if (it == env_.end()) {
+                return std::nullopt;
+            }
+            return it->second;
+        };
+        options_.platform = PlatformFacts{"/default/storage", "otelcol-contrib", true};
+    }
+
+    // Replaces EXE and DIR in the text with this test's executable and directory.
+    std::string fill(std::string yaml) const {
+        for (auto [token, value] : {std::pair{std::string("EXE"), executable_.string()},
+                                    std::pair{std::string("DIR"), dir_.path().string()}}) {
+            for (auto pos = yaml.find(token); pos != std::string::npos;
+                 pos = yaml.find(token, pos + value.size())) {
+                yaml.replace(pos, token.size(), value);
+            }
+        }
+        return yaml;
+    }
+
+    LoadResult load(const std::string& yaml) {
+        return loadConfigText(fill(yaml), "supervisor.yaml", options_);
+    }
+
+    // Loads text that must fail and returns the problems as "line:column: key: reason".
+    std::vector<std::string> problems(const std::string& yaml) {
+        try {
+            load(yaml);
+        } catch (const ConfigError& e) {
+            std::vector<std::string> out;
+            for (const ConfigProblem& p : e.problems()) {
+                EXPECT_EQ(p.file, "supervisor.yaml");
+                out.push_back(std::to_string(p.line) + ":" + std::to_string(p.column) + ": " +
+                              (p.keyPath.empty() ? "" : p.keyPath + ": ") + p.reason);
+            }
+            return out;
+        }
+        ADD_FAILURE() << "config loaded, but problems were expected:\n" << fill(yaml);
+        return {};
+    }
+
+    std::string onlyProblem(const std::string& yaml) {
+        std::vector<std::string> found = problems(yaml);
+        EXPECT_EQ(found.size(), 1U) << ::testing::PrintToString(found);
+        return found.empty() ? "" : found.front();
+    }
+
+    std::vector<std::string> warnings(const std::string& yaml) {
+        std::vector<std::string> out;
+        for (const ConfigProblem& w : load(yaml).warnings) {
+            out.push_back(std::to_string(w.line) + ":" + std::to_string(w.column) + ": " +
+                          w.keyPath + ": " + w.reason);
+        }
+        return out;
+    }
+
+    testing::TempDir dir_;
+    std::filesystem::path executable_;
+    std::map<std::string, std::string> env_;
+    LoadOptions options_;
+};
+
+constexpr const char* kMinimal = R"(server:
+  endpoint: ws://127.0.0.1:4320/v1/opamp
+agent:
+  executable: EXE
+)";
+
+TEST_F(ConfigLoaderTest, MinimalConfigGetsUpstreamDefaults) {
+    SupervisorConfig c = load(kMinimal).config;
+    EXPECT_EQ(c.server.endpoint, "ws://127.0.0.1:4320/v1/opamp");
+    EXPECT_TRUE(c.server.headers.empty());
+    EXPECT_FALSE(c.server.tls.has_value());
+    EXPECT_EQ(c.server.auth, "");
+
+    const Capabilities& caps = c.capabilities;
+    EXPECT_FALSE(caps.acceptsRemoteConfig);
+    EXPECT_FALSE(caps.reportsRemoteConfig);
+    EXPECT_FALSE(caps.acceptsRestartCommand);
+    EXPECT_FALSE(caps.acceptsOpampConnectionSettings);
+    EXPECT_TRUE(caps.reportsEffectiveConfig);
+    EXPECT_TRUE(caps.reportsOwnMetrics);
+    EXPECT_FALSE(caps.reportsOwnLogs);
+    EXPECT_FALSE(caps.reportsOwnTraces);
+    EXPECT_TRUE(caps.reportsHealth);
+    EXPECT_FALSE(caps.reportsAvailableComponents);
+    EXPECT_TRUE(caps.reportsHeartbeat);
+    EXPECT_FALSE(caps.acceptsPackages);
+    EXPECT_FALSE(caps.reportsPackageStatuses);
+    EXPECT_FALSE(caps.reportsConnectionSettingsStatus);
+
+    EXPECT_EQ(c.storage.directory, "/default/storage");
+
+    const AgentSettings& a = c.agent;
+    EXPECT_EQ(a.executable, executable_);
+    EXPECT_EQ(a.instanceId, "");
+    EXPECT_EQ(a.orphanDetectionInterval, 5s);
+    EXPECT_TRUE(a.description.identifyingAttributes.empty());
+    EXPECT_TRUE(a.description.nonIdentifyingAttributes.empty());
+    EXPECT_FALSE(a.description.includeResourceAttributes);
+    EXPECT_EQ(a.configApplyTimeout, 5s);
+    EXPECT_EQ(a.bootstrapTimeout, 3s);
+    EXPECT_EQ(a.opampServerPort, 0);
+    EXPECT_FALSE(a.passthroughLogs);
+    EXPECT_EQ(a.collectorCrashLogSnippetKib, 0U);
+    EXPECT_FALSE(a.automaticConfigRollback);
+    EXPECT_FALSE(a.useHupConfigReload);
+    EXPECT_FALSE(a.validateConfig);
+    EXPECT_TRUE(a.configFiles.empty());
+    EXPECT_TRUE(a.args.empty());
+    EXPECT_FALSE(a.env.has_value());
+    EXPECT_TRUE(a.startupFallbackConfigs.empty());
+    EXPECT_EQ(a.package.agentBinary, "otelcol-contrib");
+    EXPECT_EQ(a.package.archive, "");
+    EXPECT_EQ(a.package.verifierType, "");
+
+    const LogSettings& logs = c.telemetry.logs;
+    EXPECT_EQ(logs.level, "info");
+    EXPECT_EQ(logs.outputPaths, std::vector<std::string>{"stdout"});
+    EXPECT_EQ(logs.errorOutputPaths, std::vector<std::string>{"stderr"});
+    EXPECT_EQ(logs.encoding, "json");
+    EXPECT_EQ(c.telemetry.metrics.level, "basic");
+    EXPECT_EQ(c.telemetry.traces.level, "basic");
+
+    EXPECT_EQ(c.healthcheck.endpoint, "");
+    EXPECT_TRUE(c.extensions.empty());
+    EXPECT_EQ(c.sourceFile, "supervisor.yaml");
+}
+
+TEST_F(ConfigLoaderTest, ReadsEveryKey) {
+    dir_.write("ca.pem", "ca");
+    dir_.write("cert.pem", "cert");
+    dir_.write("key.pem", "key");
+    dir_.write("local.yaml", "receivers: {}\n");
+    dir_.write("fallback.yaml", "receivers: {}\n");
+    options_.featureGates = {kExtensionsFeatureGate};
+    SupervisorConfig c = load(R"(
+server:
+  endpoint: wss://opamp.example.com:4320/v1/opamp
+  headers:
+    Authorization: Bearer abc
+    X-Multi: [one, two]
+  tls:
+    insecure: false
+    insecure_skip_verify: true
+    ca_file: DIR/ca.pem
+    cert_file: DIR/cert.pem
+    key_file: DIR/key.pem
+    min_version: "1.2"
+    max_version: "1.3"
+    cipher_suites: [TLS_AES_128_GCM_SHA256]
+    curve_preferences: [X25519]
+    include_system_ca_certs_pool: true
+    server_name_override: opamp.internal
+    reload_interval: 1h
+  auth: bearertokenauth
+capabilities:
+  accepts_remote_config: true
+  reports_remote_config: false
+  accepts_restart_command: true
+  accepts_opamp_connection_settings: true
+  reports_effective_config: false
+  reports_own_metrics: false
+  reports_own_logs: true
+  reports_own_traces: true
+  reports_health: false
+  reports_available_components: true
+  reports_heartbeat: false
+  accepts_packages: true
+  reports_package_statuses: true
+  reports_connection_settings_status: true
+storage:
+  directory: DIR/storage
+agent:
+  executable: EXE
+  instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f
+  orphan_detection_interval: 2s
+  description:
+    identifying_attributes:
+      client.id: "01"
+    non_identifying_attributes:
+      env: prod
+    include_resource_attributes: true
+  config_apply_timeout: 1m30s
+  bootstrap_timeout: 10s
+  opamp_server_port: 4321
+  passthrough_logs: true
+  collector_crash_log_snippet_kib: 64
+  automatic_config_rollback: true
+  use_hup_config_reload: true
+  validate_config: true
+  config_files: [DIR/local.yaml, $OPAMP_EXTENSION_CONFIG, $REMOTE_CONFIG]
+  args: [--feature-gates, exporter.foo]
+  env:
+    GOMEMLIMIT: 200MiB
+  startup_fallback_configs: [DIR/fallback.yaml]
+  package:
+    agent_binary: otelcol
+    archive: tar.gz
+    verifier:
+      type: cosign
+      cosign:
+        github_workflow_repository: open-telemetry/opentelemetry-collector-releases
+        identities:
+          - issuer: https://token.actions.githubusercontent.com
+            subject_regex: ^https://github.com/open-telemetry/.*$
+telemetry:
+  logs:
+    level: debug
+    output_paths: [stderr, DIR/supervisor.log]
+    error_output_paths: [stderr]
+    encoding: console
+    processors:
+      - batch:
+          exporter:
+            otlp:
+              protocol: http/protobuf
+              endpoint: https://backend:4318
+  metrics:
+    level: detailed
+    readers:
+      - periodic:
+          exporter:
+            otlp:
+              endpoint: https://backend:4318
+  traces:
+    level: normal
+    propagators: [tracecontext]
+    processors:
+      - batch: {}
+  resource:
+    service.name: my-supervisor
+healthcheck:
+  endpoint: localhost:13133
+  response_headers:
+    X-Served-By: supervisor
+  read_timeout: 5s
+  read_header_timeout: 1s
+  write_timeout: 5s
+  idle_timeout: 30s
+extensions:
+  bearertokenauth:
+    token: ${TOKEN}
+)")
+                             .config;
+    EXPECT_EQ(c.server.endpoint, "wss://opamp.example.com:4320/v1/opamp");
+    EXPECT_EQ(c.server.headers.at("Authorization"), std::vector<std::string>{"Bearer abc"});
+    EXPECT_EQ(c.server.headers.at("X-Multi"), (std::vector<std::string>{"one", "two"}));
+    ASSERT_TRUE(c.server.tls.has_value());
+    const TlsClientSettings& tls = *c.server.tls;
+    EXPECT_FALSE(tls.insecure);
+    EXPECT_TRUE(tls.insecureSkipVerify);
+    EXPECT_EQ(tls.caFile, dir_.path() / "ca.pem");
+    EXPECT_EQ(tls.certFile, dir_.path() / "cert.pem");
+    EXPECT_EQ(tls.keyFile, dir_.path() / "key.pem");
+    EXPECT_EQ(tls.minVersion, "1.2");
+    EXPECT_EQ(tls.maxVersion, "1.3");
+    EXPECT_EQ(tls.cipherSuites, std::vector<std::string>{"TLS_AES_128_GCM_SHA256"});
+    EXPECT_EQ(tls.curvePreferences, std::vector<std::string>{"X25519"});
+    EXPECT_TRUE(tls.includeSystemCaCertsPool);
+    EXPECT_EQ(tls.serverNameOverride, "opamp.internal");
+    EXPECT_EQ(tls.reloadInterval, 1h);
+    EXPECT_EQ(c.server.auth, "bearertokenauth");
+
+    const Capabilities& caps = c.capabilities;
+    EXPECT_TRUE(caps.acceptsRemoteConfig);
+    EXPECT_TRUE(caps.acceptsRestartCommand);
+    EXPECT_TRUE(caps.acceptsOpampConnectionSettings);
+    EXPECT_FALSE(caps.reportsEffectiveConfig);
+    EXPECT_FALSE(caps.reportsOwnMetrics);
+    EXPECT_TRUE(caps.reportsOwnLogs);
+    EXPECT_TRUE(caps.reportsOwnTraces);
+    EXPECT_FALSE(caps.reportsHealth);
+    EXPECT_TRUE(caps.reportsAvailableComponents);
+    EXPECT_FALSE(caps.reportsHeartbeat);
+    EXPECT_TRUE(caps.acceptsPackages);
+    EXPECT_TRUE(caps.reportsPackageStatuses);
+    EXPECT_TRUE(caps.reportsConnectionSettingsStatus);
+
+    EXPECT_EQ(c.storage.directory, dir_.path() / "storage");
+
+    const AgentSettings& a = c.agent;
+    EXPECT_EQ(a.instanceId, "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+    EXPECT_EQ(a.orphanDetectionInterval, 2s);
+    EXPECT_EQ(a.description.identifyingAttributes.at("client.id"), "01");
+    EXPECT_EQ(a.description.nonIdentifyingAttributes.at("env"), "prod");
+    EXPECT_TRUE(a.description.includeResourceAttributes);
+    EXPECT_EQ(a.configApplyTimeout, 90s);
+    EXPECT_EQ(a.bootstrapTimeout, 10s);
+    EXPECT_EQ(a.opampServerPort, 4321);
+    EXPECT_TRUE(a.passthroughLogs);
+    EXPECT_EQ(a.collectorCrashLogSnippetKib, 64U);
+    EXPECT_TRUE(a.automaticConfigRollback);
+    EXPECT_TRUE(a.useHupConfigReload);
+    EXPECT_TRUE(a.validateConfig);
+    EXPECT_EQ(a.configFiles, (std::vector<std::string>{(dir_.path() / "local.yaml").string(),
+                                                       "$OPAMP_EXTENSION_CONFIG",
+                                                       "$REMOTE_CONFIG"}));
+    EXPECT_EQ(a.args, (std::vector<std::string>{"--feature-gates", "exporter.foo"}));
+    ASSERT_TRUE(a.env.has_value());
+    EXPECT_EQ(a.env->at("GOMEMLIMIT"), "200MiB");
+    EXPECT_EQ(a.startupFallbackConfigs,
+              std::vector<std::filesystem::path>{dir_.path() / "fallback.yaml"});
+    EXPECT_EQ(a.package.agentBinary, "otelcol");
+    EXPECT_EQ(a.package.archive, "tar.gz");
+    EXPECT_EQ(a.package.verifierType, "cosign");
+    EXPECT_EQ(a.package.cosignGithubWorkflowRepository,
+              "open-telemetry/opentelemetry-collector-releases");
+    ASSERT_EQ(a.package.cosignIdentities.size(), 1U);
+    EXPECT_EQ(a.package.cosignIdentities[0].issuer, "https://token.actions.githubusercontent.com");
+    EXPECT_EQ(a.package.cosignIdentities[0].subjectRegex, "^https://github.com/open-telemetry/.*$");
+
+    const TelemetrySettings& t = c.telemetry;
+    EXPECT_EQ(t.logs.level, "debug");
+    EXPECT_EQ(t.logs.outputPaths,
+              (std::vector<std::string>{"stderr", (dir_.path() / "supervisor.log").string()}));
+    EXPECT_EQ(t.logs.encoding, "console");
+    EXPECT_THAT(t.logs.processorsYaml, HasSubstr("https://backend:4318"));
+    EXPECT_EQ(t.metrics.level, "detailed");
+    EXPECT_THAT(t.metrics.readersYaml, HasSubstr("periodic"));
+    EXPECT_EQ(t.traces.level, "normal");
+    EXPECT_EQ(t.traces.propagators, std::vector<std::string>{"tracecontext"});
+    EXPECT_THAT(t.traces.processorsYaml, HasSubstr("batch"));
+    EXPECT_THAT(t.resourceYaml, HasSubstr("my-supervisor"));
+
+    EXPECT_EQ(c.healthcheck.endpoint, "localhost:13133");
+    EXPECT_EQ(c.healthcheck.responseHeaders.at("X-Served-By"), "supervisor");
+    EXPECT_EQ(c.healthcheck.readTimeout, 5s);
+    EXPECT_EQ(c.healthcheck.readHeaderTimeout, 1s);
+    EXPECT_EQ(c.healthcheck.writeTimeout, 5s);
+    EXPECT_EQ(c.healthcheck.idleTimeout, 30s);
+    ASSERT_EQ(c.extensions.count("bearertokenauth"), 1U);
+    EXPECT_THAT(c.extensions.at("bearertokenauth"), HasSubstr("token"));
+}
+
+TEST_F(ConfigLoaderTest, ExpandsEnvironmentReferencesBeforeTypes) {
+    env_ = {{"OPAMP_HOST", "opamp.example.com"}, {"PORT", "4999"}, {"ROLLBACK", "true"}};
+    SupervisorConfig c = load(R"(server:
+  endpoint: wss://${OPAMP_HOST}:4320/v1/opamp
+agent:
+  executable: EXE
+  opamp_server_port: ${env:PORT}
+  automatic_config_rollback: ${ROLLBACK}
+  bootstrap_timeout: ${env:BOOT:-7s}
+)")
+                             .config;
+    EXPECT_EQ(c.server.endpoint, "wss://opamp.example.com:4320/v1/opamp");
+    EXPECT_EQ(c.agent.opampServerPort, 4999);
+    EXPECT_TRUE(c.agent.automaticConfigRollback);
+    EXPECT_EQ(c.agent.bootstrapTimeout, 7s);
+}
+
+TEST_F(ConfigLoaderTest, ExpandsReferencesInsideVerbatimSections) {
+    env_ = {{"TOKEN", "t0k3n"}};
+    options_.featureGates = {kExtensionsFeatureGate};
+    SupervisorConfig c = load(std::string(kMinimal) + R"(extensions:
+  bearertokenauth:
+    token: ${TOKEN}
+)")
+                             .config;
+    EXPECT_THAT(c.extensions.at("bearertokenauth"), HasSubstr("t0k3n"));
+}
+
+TEST_F(ConfigLoaderTest, EmptySectionsKeepDefaults) {
+    SupervisorConfig c = load(std::string(kMinimal) + "capabilities:\ntelemetry:\nstorage:\n").config;
+    EXPECT_TRUE(c.capabilities.reportsHealth);
+    EXPECT_EQ(c.storage.directory, "/default/storage");
+}
+
+TEST_F(ConfigLoaderTest, EmptyEnvMapMeansNoAdditions) {
+    SupervisorConfig c = load(std::string(kMinimal) + "  env: {}\n").config;
+    ASSERT_TRUE(c.agent.env.has_value());
+    EXPECT_TRUE(c.agent.env->empty());
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+TEST_F(ConfigLoaderTest, UnknownKeysAreErrorsWithSuggestions) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "capabilites:\n  reports_health: true\n"),
+              "5:1: capabilites: unknown key (did you mean \"capabilities\"?)");
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: ws://localhost:4320/v1/opamp
+agent:
+  executable: EXE
+  bootstrap_timout: 5s
+)"),
+              "5:3: agent.bootstrap_timout: unknown key (did you mean \"bootstrap_timeout\"?)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "frobnicate: 1\n"), "5:1: frobnicate: unknown key");
+}
+
+TEST_F(ConfigLoaderTest, WrongTypesNameTheKeyAndPlace) {
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: [ws://localhost]
+agent:
+  executable: EXE
+)"),
+              "2:13: server.endpoint: expected a string, got a list");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "capabilities:\n  reports_health: yes\n"),
+              "6:19: capabilities.reports_health: expected a boolean (true or false), got \"yes\"");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "capabilities: true\n"),
+              "5:15: capabilities: expected a map, got a scalar");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  args: --verbose\n"),
+              "5:9: agent.args: expected a list of strings, got a scalar");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  args: [ok, {a: b}]\n"),
+              "5:14: agent.args[1]: expected a string, got a map");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  opamp_server_port: 80.5\n"),
+              "5:22: agent.opamp_server_port: expected a whole number, got \"80.5\"");
+}
+
+TEST_F(ConfigLoaderTest, BadDurations) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  bootstrap_timeout: 5x\n"),
+              "5:22: agent.bootstrap_timeout: invalid duration \"5x\": unknown unit \"x\" "
+              "(valid units: ns, us, ms, s, m, h)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_apply_timeout: 5\n"),
+              "5:25: agent.config_apply_timeout: invalid duration \"5\": missing unit (valid "
+              "units: ns, us, ms, s, m, h)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  orphan_detection_interval: 0s\n"),
+              "5:30: agent.orphan_detection_interval: must be greater than zero");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  bootstrap_timeout: -1s\n"),
+              "5:22: agent.bootstrap_timeout: must be greater than zero");
+}
+
+TEST_F(ConfigLoaderTest, EndpointProblems) {
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ftp://localhost/x\nagent:\n  executable: EXE\n"),
+              "2:13: server.endpoint: unsupported scheme \"ftp\" in \"ftp://localhost/x\" (use "
+              "ws:// or wss:// for WebSocket, http:// or https:// for HTTP polling)");
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws:///v1/opamp\nagent:\n  executable: EXE\n"),
+              "2:13: server.endpoint: \"ws:///v1/opamp\" has no host");
+    EXPECT_EQ(onlyProblem("server:\n  headers: {}\nagent:\n  executable: EXE\n"),
+              "2:3: server.endpoint: is required");
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: \"\"\nagent:\n  executable: EXE\n"),
+              "2:13: server.endpoint: must not be empty");
+    EXPECT_EQ(onlyProblem("agent:\n  executable: EXE\n"), "1:1: server.endpoint: is required");
+    EXPECT_THAT(onlyProblem("server:\n  endpoint: ws://local host:99999\nagent:\n  executable: EXE\n"),
+                HasSubstr("2:13: server.endpoint: \"ws://local host:99999\" is not a valid URL"));
+}
+
+TEST_F(ConfigLoaderTest, ExecutableProblems) {
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\n"),
+              "1:1: agent.executable: is required");
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: "
+                          "/no/such/otelcol\n"),
+              "4:15: agent.executable: cannot find \"/no/such/otelcol\"");
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: ''\n"),
+              "4:15: agent.executable: must not be empty");
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: DIR\n"),
+              "4:15: agent.executable: \"" + dir_.path().string() + "\" is not a file");
+    auto plain = dir_.write("not-executable", "data");
+    std::filesystem::permissions(plain, std::filesystem::perms::owner_read |
+                                            std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: " +
+                          plain.string() + "\n"),
+              "4:15: agent.executable: \"" + plain.string() + "\" is not executable");
+}
+
+TEST_F(ConfigLoaderTest, RangeChecks) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  opamp_server_port: 70000\n"),
+              "5:22: agent.opamp_server_port: must be between 0 and 65535, got 70000");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  opamp_server_port: -1\n"),
+              "5:22: agent.opamp_server_port: must be between 0 and 65535, got -1");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  collector_crash_log_snippet_kib: 2048\n"),
+              "5:36: agent.collector_crash_log_snippet_kib: must be between 0 and 1024, got 2048");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "  opamp_server_port: 99999999999999999999999\n"),
+              "5:22: agent.opamp_server_port: number \"99999999999999999999999\" is out of range");
+}
+
+TEST_F(ConfigLoaderTest, ConfigFileTokens) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_files: [$REMOTE_CONFIG, $OWN_CONFIG]\n"),
+              "5:34: agent.config_files[1]: unknown special entry \"$OWN_CONFIG\" (expected "
+              "$OWN_TELEMETRY_CONFIG, $OPAMP_EXTENSION_CONFIG or $REMOTE_CONFIG)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_files: [\"\"]\n"),
+              "5:18: agent.config_files[0]: must not be empty");
+}
+
+TEST_F(ConfigLoaderTest, HupReloadIsRejectedWhereThereIsNoSighup) {
+    options_.platform.supportsHupReload = false;
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  use_hup_config_reload: true\n"),
+              "5:26: agent.use_hup_config_reload: is not supported on this OS (it has no SIGHUP)");
+    EXPECT_NO_THROW(load(std::string(kMinimal) + "  use_hup_config_reload: false\n"));
+}
+
+TEST_F(ConfigLoaderTest, StartupFallbackConfigsMustExist) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  startup_fallback_configs: [DIR/nope.yaml]\n"),
+              "5:30: agent.startup_fallback_configs[0]: file \"" +
+                  (dir_.path() / "nope.yaml").string() + "\" does not exist or is not a file");
+}
+
+TEST_F(ConfigLoaderTest, PackageSettingsProblems) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  package:\n    archive: zip\n"),
+              "6:14: agent.package.archive: invalid value \"zip\" (expected one of: \"\", tar.gz)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "  package:\n    agent_binary: \"\"\n    archive: tar.gz\n"),
+              "6:5: agent.package.agent_binary: must be set when archive is tar.gz");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  package:\n    verifier:\n      type: gpg\n"),
+              "7:13: agent.package.verifier.type: invalid value \"gpg\" (expected one of: \"\", "
+              "cosign)");
+    std::vector<std::string> found = problems(std::string(kMinimal) + R"(  package:
+    verifier:
+      cosign:
+        identities:
+          - issuer: a
+            issuer_regex: b
+          - subject_regex: "(unclosed"
+            issuer: x
+)");
+    ASSERT_EQ(found.size(), 3U) << ::testing::PrintToString(found);
+    EXPECT_EQ(found[0], "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
+                        "issuer and issuer_regex");
+    EXPECT_EQ(found[1], "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
+                        "subject and subject_regex");
+    EXPECT_THAT(found[2], HasSubstr("11:13: agent.package.verifier.cosign.identities[1]: invalid "
+                                    "regular expression \"(unclosed\""));
+}
+
+TEST_F(ConfigLoaderTest, TelemetryProblems) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "telemetry:\n  logs:\n    level: verbose\n"),
+              "7:12: telemetry.logs.level: invalid value \"verbose\" (expected one of: debug, "
+              "info, warn, error, dpanic, panic, fatal)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "telemetry:\n  logs:\n    encoding: text\n"),
+              "7:15: telemetry.logs.encoding: invalid value \"text\" (expected one of: json, "
+              "console)");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "telemetry:\n  metrics:\n    level: all\n"),
+              "7:12: telemetry.metrics.level: invalid value \"all\" (expected one of: none, basic, "
+              "normal, detailed)");
+    SupervisorConfig c = load(std::string(kMinimal) + "telemetry:\n  logs:\n    level: WARN\n").config;
+    EXPECT_EQ(c.telemetry.logs.level, "warn");
+}
+
+TEST_F(ConfigLoaderTest, TlsProblems) {
+    dir_.write("ca.pem", "ca");
+    std::vector<std::string> found = problems(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    ca_file: /no/ca.pem
+    cert_pem: "---"
+    min_version: "1.4"
+agent:
+  executable: EXE
+)");
+    ASSERT_EQ(found.size(), 3U) << ::testing::PrintToString(found);
+    EXPECT_EQ(found[0], "4:14: server.tls.ca_file: file \"/no/ca.pem\" does not exist or is not a "
+                        "file");
+    EXPECT_EQ(found[1], "6:18: server.tls.min_version: invalid TLS version \"1.4\" (expected 1.0, "
+                        "1.1, 1.2 or 1.3)");
+    EXPECT_EQ(found[2], "4:5: server.tls: a client or server certificate needs both the "
+                        "certificate and its key");
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    min_version: "1.3"
+    max_version: "1.2"
+agent:
+  executable: EXE
+)"),
+              "4:18: server.tls.min_version: min_version 1.3 is newer than max_version 1.2");
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    ca_pem: x
+    ca_file: DIR/ca.pem
+agent:
+  executable: EXE
+)"),
+              "4:5: server.tls: set ca_file or ca_pem, not both");
+}
+
+TEST_F(ConfigLoaderTest, HealthCheckProblems) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "healthcheck:\n  endpoint: localhost\n"),
+              "6:13: healthcheck.endpoint: \"localhost\" is not host:port with a port from 0 to "
+              "65535");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "healthcheck:\n  endpoint: localhost:70000\n"),
+              "6:13: healthcheck.endpoint: \"localhost:70000\" is not host:port with a port from "
+              "0 to 65535");
+    EXPECT_THAT(warnings(std::string(kMinimal) + "healthcheck:\n  endpoint: :0\n  cors: {}\n"),
+                ::testing::ElementsAre("7:9: healthcheck.cors: is accepted for compatibility and "
+                                       "ignored"));
+}
+
+TEST_F(ConfigLoaderTest, ExtensionsNeedTheFeatureGate) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "extensions:\n  basicauth:\n    client_auth: {}\n"),
+              "6:3: extensions: need the feature gate opampsupervisor.Extensions; start with "
+              "--feature-gates=opampsupervisor.Extensions");
+    options_.featureGates = {kExtensionsFeatureGate};
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: ws://localhost:4320
+  auth: oauth2client
+agent:
+  executable: EXE
+)"),
+              "0:0: server.auth: refers to extension \"oauth2client\", which is not defined "
+              "under extensions");
+}
+
+TEST_F(ConfigLoaderTest, DuplicateKeys) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  executable: EXE\n"),
+              "5:3: agent.executable: key is defined more than once in this map");
+}
+
+TEST_F(ConfigLoaderTest, InvalidYamlHasAPosition) {
+    std::vector<std::string> found = problems("server:\n  endpoint: [unclosed\nagent: {}\n");
+    ASSERT_EQ(found.size(), 1U);
+    EXPECT_THAT(found[0], ::testing::StartsWith("3:"));
+    EXPECT_THAT(found[0], HasSubstr("invalid YAML"));
+    EXPECT_EQ(onlyProblem("- just\n- a list\n"), "1:1: expected a map, got a list");
+    EXPECT_EQ(onlyProblem(""), "0:0: the config is empty (server.endpoint and agent.executable "
+                               "are required)");
+}
+
+TEST_F(ConfigLoaderTest, ReportsEveryProblemAtOnce) {
+    std::vector<std::string> found = problems(R"(server:
+  endpoint: gopher://x
+agent:
+  executable: /missing
+  bootstrap_timeout: soon
+  opamp_server_port: 65536
+unknown: true
+)");
+    EXPECT_EQ(found.size(), 5U) << ::testing::PrintToString(found);
+}
+
+TEST_F(ConfigLoaderTest, ReferenceErrorsAreProblems) {
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ${vault:x}\nagent:\n  executable: EXE\n"),
+              "2:13: server.endpoint: unsupported reference scheme \"vault\" in ${vault:x} "
+              "(supported: env, file)");
+}
+
+TEST_F(ConfigLoaderTest, MissingFile) {
+    try {
+        loadConfigFile(dir_.path() / "nope.yaml", options_);
+        FAIL();
+    } catch (const ConfigError& e) {
+        ASSERT_EQ(e.problems().size(), 1U);
+        EXPECT_EQ(e.problems()[0].str(),
+                  (dir_.path() / "nope.yaml").string() + ": config file does not exist");
+    }
+}
+
+TEST_F(ConfigLoaderTest, ErrorMessageListsProblemsWithFileAndPosition) {
+    try {
+        load(std::string(kMinimal) + "  bootstrap_timeout: 5x\n");
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("1 problem in the config:\n  supervisor.yaml:5:22: "
+                                        "agent.bootstrap_timeout: invalid duration"));
+    }
+}
+
+// ---- warnings ------------------------------------------------------------------------------
+
+TEST_F(ConfigLoaderTest, WarningsForAcceptedButDubiousValues) {
+    EXPECT_THAT(warnings(std::string(kMinimal) + "  instance_id: not-a-uuid\n"),
+                ::testing::ElementsAre("5:16: agent.instance_id: \"not-a-uuid\" is not a UUID; a "
+                                       "new UUIDv7 is generated instead"));
+    EXPECT_EQ(load(std::string(kMinimal) + "  instance_id: not-a-uuid\n").config.agent.instanceId, "");
+    EXPECT_THAT(warnings(std::string(kMinimal) + "capabilities:\n  reports_remote_config: true\n"),
+                ::testing::ElementsAre(HasSubstr("capabilities.reports_remote_config: is "
+                                                 "deprecated and has no effect")));
+    EXPECT_THAT(warnings("server:\n  endpoint: ws://localhost:4320\n  tls:\n    insecure: "
+                         "true\nagent:\n  executable: EXE\n"),
+                ::testing::ElementsAre("4:5: server.tls: is ignored: the endpoint uses ws://, "
+                                       "which has no TLS"));
+    EXPECT_THAT(warnings(std::string(kMinimal) + "  config_files: [DIR/absent.yaml]\n"),
+                ::testing::ElementsAre(HasSubstr("it is skipped when the config is composed")));
+    EXPECT_THAT(warnings("server:\n  endpoint: ws://${env:H:-localhost}:4320${SUFFIX}\nagent:\n  "
+                         "executable: EXE\n"),
+                ::testing::ElementsAre(HasSubstr("environment variable SUFFIX is not set")));
+}
+
+}  // namespace
+}  // namespace opampsup::config
