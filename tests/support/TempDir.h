@@ -8,7 +8,7 @@
 namespace opampsup::testing {
 
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -22,7 +22,7 @@ public:
     // Creates an executable file (a shell script) named `name`.
     std::filesystem::path writeExecutable(const std::string& name) const;
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

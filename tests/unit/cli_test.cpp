@@ -1,9 +1,9 @@
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <regex>
 #include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "core/cli/App.h"
 #include "core/cli/CommandLine.h"
@@ -22,9 +22,8 @@ TEST(CommandLine, RunWithConfig) {
 }
 
 TEST(CommandLine, AcceptsGoFlagSpellings) {
-    for (auto args : std::vector<std::vector<std::string>>{{"-config", "s.yaml"},
-                                                            {"--config=s.yaml"},
-                                                            {"-config=s.yaml"}}) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"-config", "s.yaml"}, {"--config=s.yaml"}, {"-config=s.yaml"}}) {
         EXPECT_EQ(parseCommandLine(args).configPath, "s.yaml");
     }
 }
@@ -88,7 +87,8 @@ AppRun runWith(const std::vector<std::string>& args) {
 TEST(App, VersionAndHelp) {
     AppRun version = runWith({"--version"});
     EXPECT_EQ(version.code, kExitOk);
-    EXPECT_THAT(version.out, ::testing::MatchesRegex("opampsupervisor version [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+    EXPECT_THAT(version.out,
+                ::testing::MatchesRegex("opampsupervisor version [0-9]+\\.[0-9]+\\.[0-9]+\n"));
     AppRun help = runWith({"--help"});
     EXPECT_EQ(help.code, kExitOk);
     EXPECT_THAT(help.out, HasSubstr("validate --config FILE"));
@@ -143,9 +143,10 @@ TEST(App, ValidateRejectsBrokenConfigWithPreciseMessages) {
 TEST(App, ValidatePrintsWarnings) {
     testing::TempDir dir;
     auto exe = dir.writeExecutable("otelcol");
-    auto config = dir.write("w.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
-                                      "executable: " + exe.string() +
-                                          "\n  instance_id: nope\n");
+    auto config = dir.write("w.yaml",
+                            "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                            "executable: " +
+                                exe.string() + "\n  instance_id: nope\n");
     AppRun r = runWith({"validate", "--config", config.string()});
     EXPECT_EQ(r.code, kExitOk);
     EXPECT_THAT(r.err, HasSubstr("warning: " + config.string() + ":5:16: agent.instance_id"));
@@ -155,9 +156,11 @@ TEST(App, ValidateDoesNotTouchStorage) {
     testing::TempDir dir;
     auto exe = dir.writeExecutable("otelcol");
     auto storage = dir.path() / "storage";
-    auto config = dir.write("s.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
-                                      "executable: " + exe.string() + "\nstorage:\n  directory: " +
-                                          storage.string() + "\n");
+    auto config =
+        dir.write("s.yaml",
+                  "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                  "executable: " +
+                      exe.string() + "\nstorage:\n  directory: " + storage.string() + "\n");
     EXPECT_EQ(runWith({"validate", "--config", config.string()}).code, kExitOk);
     EXPECT_FALSE(std::filesystem::exists(storage));
 }
@@ -167,9 +170,11 @@ TEST(App, RunPreparesStorageAndLogsThePlan) {
     auto exe = dir.writeExecutable("otelcol");
     auto storage = dir.path() / "state" / "supervisor";
     auto log = dir.path() / "supervisor.log";
-    auto config = dir.write(
-        "s.yaml", "server:\n  endpoint: ws://localhost:4320\n  headers:\n    Authorization: Bearer "
-                  "sekrit\nagent:\n  executable: " + exe.string() +
+    auto config =
+        dir.write("s.yaml",
+                  "server:\n  endpoint: ws://localhost:4320\n  headers:\n    Authorization: Bearer "
+                  "sekrit\nagent:\n  executable: " +
+                      exe.string() +
                       "\n  args: [--feature-gates, x]\nstorage:\n  directory: " + storage.string() +
                       "\ntelemetry:\n  logs:\n    output_paths: [" + log.string() + "]\n");
     AppRun r = runWith({"--config", config.string()});
@@ -180,9 +185,9 @@ TEST(App, RunPreparesStorageAndLogsThePlan) {
     std::ifstream in(log);
     std::stringstream content;
     content << in.rdbuf();
-    EXPECT_THAT(content.str(), HasSubstr(exe.string() + " --config " +
-                                         (storage / "effective.yaml").string() +
-                                         " --feature-gates x"));
+    EXPECT_THAT(content.str(),
+                HasSubstr(exe.string() + " --config " + (storage / "effective.yaml").string() +
+                          " --feature-gates x"));
     EXPECT_THAT(content.str(), HasSubstr("Authorization: [REDACTED]"));
     EXPECT_THAT(content.str(), ::testing::Not(HasSubstr("sekrit")));
 }
@@ -190,9 +195,10 @@ TEST(App, RunPreparesStorageAndLogsThePlan) {
 TEST(App, RunRefusesABadConfigWithoutTouchingStorage) {
     testing::TempDir dir;
     auto storage = dir.path() / "storage";
-    auto config = dir.write("s.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
-                                      "executable: /nope\nstorage:\n  directory: " +
-                                          storage.string() + "\n");
+    auto config = dir.write("s.yaml",
+                            "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                            "executable: /nope\nstorage:\n  directory: " +
+                                storage.string() + "\n");
     AppRun r = runWith({"--config", config.string()});
     EXPECT_EQ(r.code, kExitFailure);
     EXPECT_THAT(r.err, HasSubstr("agent.executable: cannot find \"/nope\""));

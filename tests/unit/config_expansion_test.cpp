@@ -1,7 +1,7 @@
-#include <gtest/gtest.h>
-
 #include <map>
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 #include "core/config/Expansion.h"
 
@@ -28,7 +28,9 @@ ExpansionSources fakeSources() {
     return s;
 }
 
-std::string expand(const std::string& text) { return expandReferences(text, fakeSources()).value; }
+std::string expand(const std::string& text) {
+    return expandReferences(text, fakeSources()).value;
+}
 
 TEST(Expansion, ResolvesEnvironmentReferences) {
     EXPECT_EQ(expand("wss://${HOST}:${env:PORT}/v1/opamp"), "wss://example.com:4320/v1/opamp");
@@ -59,9 +61,13 @@ TEST(Expansion, UnsetVariableIsEmptyWithAWarning) {
     EXPECT_NE(e.warnings[0].find("MISSING is not set"), std::string::npos);
 }
 
-TEST(Expansion, ReadsFiles) { EXPECT_EQ(expand("Bearer ${file:/secrets/token}"), "Bearer s3cr3t"); }
+TEST(Expansion, ReadsFiles) {
+    EXPECT_EQ(expand("Bearer ${file:/secrets/token}"), "Bearer s3cr3t");
+}
 
-TEST(Expansion, ResolvesNestedReferences) { EXPECT_EQ(expand("${env:${env:NAME_VAR}}"), "example.com"); }
+TEST(Expansion, ResolvesNestedReferences) {
+    EXPECT_EQ(expand("${env:${env:NAME_VAR}}"), "example.com");
+}
 
 void expectError(const std::string& text, const std::string& fragment) {
     try {

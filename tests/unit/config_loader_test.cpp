@@ -1,7 +1,7 @@
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <map>
 
 #include "core/config/ConfigLoader.h"
 #include "support/TempDir.h"
@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 class ConfigLoaderTest : public ::testing::Test {
-protected:
+  protected:
     ConfigLoaderTest() {
         executable_ = dir_.writeExecutable("otelcol-contrib");
         options_.sources.env = [this](const std::string& name) -> std::optional<std::string> {
@@ -313,9 +313,9 @@ extensions:
     EXPECT_TRUE(a.automaticConfigRollback);
     EXPECT_TRUE(a.useHupConfigReload);
     EXPECT_TRUE(a.validateConfig);
-    EXPECT_EQ(a.configFiles, (std::vector<std::string>{(dir_.path() / "local.yaml").string(),
-                                                       "$OPAMP_EXTENSION_CONFIG",
-                                                       "$REMOTE_CONFIG"}));
+    EXPECT_EQ(a.configFiles,
+              (std::vector<std::string>{(dir_.path() / "local.yaml").string(),
+                                        "$OPAMP_EXTENSION_CONFIG", "$REMOTE_CONFIG"}));
     EXPECT_EQ(a.args, (std::vector<std::string>{"--feature-gates", "exporter.foo"}));
     ASSERT_TRUE(a.env.has_value());
     EXPECT_EQ(a.env->at("GOMEMLIMIT"), "200MiB");
@@ -382,7 +382,8 @@ TEST_F(ConfigLoaderTest, ExpandsReferencesInsideVerbatimSections) {
 }
 
 TEST_F(ConfigLoaderTest, EmptySectionsKeepDefaults) {
-    SupervisorConfig c = load(std::string(kMinimal) + "capabilities:\ntelemetry:\nstorage:\n").config;
+    SupervisorConfig c =
+        load(std::string(kMinimal) + "capabilities:\ntelemetry:\nstorage:\n").config;
     EXPECT_TRUE(c.capabilities.reportsHealth);
     EXPECT_EQ(c.storage.directory, "/default/storage");
 }
@@ -405,7 +406,8 @@ agent:
   bootstrap_timout: 5s
 )"),
               "5:3: agent.bootstrap_timout: unknown key (did you mean \"bootstrap_timeout\"?)");
-    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "frobnicate: 1\n"), "5:1: frobnicate: unknown key");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "frobnicate: 1\n"),
+              "5:1: frobnicate: unknown key");
 }
 
 TEST_F(ConfigLoaderTest, WrongTypesNameTheKeyAndPlace) {
@@ -451,8 +453,9 @@ TEST_F(ConfigLoaderTest, EndpointProblems) {
     EXPECT_EQ(onlyProblem("server:\n  endpoint: \"\"\nagent:\n  executable: EXE\n"),
               "2:13: server.endpoint: must not be empty");
     EXPECT_EQ(onlyProblem("agent:\n  executable: EXE\n"), "1:1: server.endpoint: is required");
-    EXPECT_THAT(onlyProblem("server:\n  endpoint: ws://local host:99999\nagent:\n  executable: EXE\n"),
-                HasSubstr("2:13: server.endpoint: \"ws://local host:99999\" is not a valid URL"));
+    EXPECT_THAT(
+        onlyProblem("server:\n  endpoint: ws://local host:99999\nagent:\n  executable: EXE\n"),
+        HasSubstr("2:13: server.endpoint: \"ws://local host:99999\" is not a valid URL"));
 }
 
 TEST_F(ConfigLoaderTest, ExecutableProblems) {
@@ -466,9 +469,9 @@ TEST_F(ConfigLoaderTest, ExecutableProblems) {
     EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: DIR\n"),
               "4:15: agent.executable: \"" + dir_.path().string() + "\" is not a file");
     auto plain = dir_.write("not-executable", "data");
-    std::filesystem::permissions(plain, std::filesystem::perms::owner_read |
-                                            std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::replace);
+    std::filesystem::permissions(
+        plain, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        std::filesystem::perm_options::replace);
     EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: " +
                           plain.string() + "\n"),
               "4:15: agent.executable: \"" + plain.string() + "\" is not executable");
@@ -481,15 +484,15 @@ TEST_F(ConfigLoaderTest, RangeChecks) {
               "5:22: agent.opamp_server_port: must be between 0 and 65535, got -1");
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  collector_crash_log_snippet_kib: 2048\n"),
               "5:36: agent.collector_crash_log_snippet_kib: must be between 0 and 1024, got 2048");
-    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
-                          "  opamp_server_port: 99999999999999999999999\n"),
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  opamp_server_port: 99999999999999999999999\n"),
               "5:22: agent.opamp_server_port: number \"99999999999999999999999\" is out of range");
 }
 
 TEST_F(ConfigLoaderTest, ConfigFileTokens) {
-    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_files: [$REMOTE_CONFIG, $OWN_CONFIG]\n"),
-              "5:34: agent.config_files[1]: unknown special entry \"$OWN_CONFIG\" (expected "
-              "$OWN_TELEMETRY_CONFIG, $OPAMP_EXTENSION_CONFIG or $REMOTE_CONFIG)");
+    EXPECT_EQ(
+        onlyProblem(std::string(kMinimal) + "  config_files: [$REMOTE_CONFIG, $OWN_CONFIG]\n"),
+        "5:34: agent.config_files[1]: unknown special entry \"$OWN_CONFIG\" (expected "
+        "$OWN_TELEMETRY_CONFIG, $OPAMP_EXTENSION_CONFIG or $REMOTE_CONFIG)");
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_files: [\"\"]\n"),
               "5:18: agent.config_files[0]: must not be empty");
 }
@@ -526,10 +529,12 @@ TEST_F(ConfigLoaderTest, PackageSettingsProblems) {
             issuer: x
 )");
     ASSERT_EQ(found.size(), 3U) << ::testing::PrintToString(found);
-    EXPECT_EQ(found[0], "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
-                        "issuer and issuer_regex");
-    EXPECT_EQ(found[1], "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
-                        "subject and subject_regex");
+    EXPECT_EQ(found[0],
+              "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
+              "issuer and issuer_regex");
+    EXPECT_EQ(found[1],
+              "9:13: agent.package.verifier.cosign.identities[0]: set exactly one of "
+              "subject and subject_regex");
     EXPECT_THAT(found[2], HasSubstr("11:13: agent.package.verifier.cosign.identities[1]: invalid "
                                     "regular expression \"(unclosed\""));
 }
@@ -544,7 +549,8 @@ TEST_F(ConfigLoaderTest, TelemetryProblems) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "telemetry:\n  metrics:\n    level: all\n"),
               "7:12: telemetry.metrics.level: invalid value \"all\" (expected one of: none, basic, "
               "normal, detailed)");
-    SupervisorConfig c = load(std::string(kMinimal) + "telemetry:\n  logs:\n    level: WARN\n").config;
+    SupervisorConfig c =
+        load(std::string(kMinimal) + "telemetry:\n  logs:\n    level: WARN\n").config;
     EXPECT_EQ(c.telemetry.logs.level, "warn");
 }
 
@@ -560,12 +566,15 @@ agent:
   executable: EXE
 )");
     ASSERT_EQ(found.size(), 3U) << ::testing::PrintToString(found);
-    EXPECT_EQ(found[0], "4:14: server.tls.ca_file: file \"/no/ca.pem\" does not exist or is not a "
-                        "file");
-    EXPECT_EQ(found[1], "6:18: server.tls.min_version: invalid TLS version \"1.4\" (expected 1.0, "
-                        "1.1, 1.2 or 1.3)");
-    EXPECT_EQ(found[2], "4:5: server.tls: a client or server certificate needs both the "
-                        "certificate and its key");
+    EXPECT_EQ(found[0],
+              "4:14: server.tls.ca_file: file \"/no/ca.pem\" does not exist or is not a "
+              "file");
+    EXPECT_EQ(found[1],
+              "6:18: server.tls.min_version: invalid TLS version \"1.4\" (expected 1.0, "
+              "1.1, 1.2 or 1.3)");
+    EXPECT_EQ(found[2],
+              "4:5: server.tls: a client or server certificate needs both the "
+              "certificate and its key");
     EXPECT_EQ(onlyProblem(R"(server:
   endpoint: wss://localhost:4320
   tls:
@@ -599,9 +608,10 @@ TEST_F(ConfigLoaderTest, HealthCheckProblems) {
 }
 
 TEST_F(ConfigLoaderTest, ExtensionsNeedTheFeatureGate) {
-    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "extensions:\n  basicauth:\n    client_auth: {}\n"),
-              "6:3: extensions: need the feature gate opampsupervisor.Extensions; start with "
-              "--feature-gates=opampsupervisor.Extensions");
+    EXPECT_EQ(
+        onlyProblem(std::string(kMinimal) + "extensions:\n  basicauth:\n    client_auth: {}\n"),
+        "6:3: extensions: need the feature gate opampsupervisor.Extensions; start with "
+        "--feature-gates=opampsupervisor.Extensions");
     options_.featureGates = {kExtensionsFeatureGate};
     EXPECT_EQ(onlyProblem(R"(server:
   endpoint: ws://localhost:4320
@@ -624,8 +634,9 @@ TEST_F(ConfigLoaderTest, InvalidYamlHasAPosition) {
     EXPECT_THAT(found[0], ::testing::StartsWith("3:"));
     EXPECT_THAT(found[0], HasSubstr("invalid YAML"));
     EXPECT_EQ(onlyProblem("- just\n- a list\n"), "1:1: expected a map, got a list");
-    EXPECT_EQ(onlyProblem(""), "0:0: the config is empty (server.endpoint and agent.executable "
-                               "are required)");
+    EXPECT_EQ(onlyProblem(""),
+              "0:0: the config is empty (server.endpoint and agent.executable "
+              "are required)");
 }
 
 TEST_F(ConfigLoaderTest, ReportsEveryProblemAtOnce) {
@@ -673,7 +684,8 @@ TEST_F(ConfigLoaderTest, WarningsForAcceptedButDubiousValues) {
     EXPECT_THAT(warnings(std::string(kMinimal) + "  instance_id: not-a-uuid\n"),
                 ::testing::ElementsAre("5:16: agent.instance_id: \"not-a-uuid\" is not a UUID; a "
                                        "new UUIDv7 is generated instead"));
-    EXPECT_EQ(load(std::string(kMinimal) + "  instance_id: not-a-uuid\n").config.agent.instanceId, "");
+    EXPECT_EQ(load(std::string(kMinimal) + "  instance_id: not-a-uuid\n").config.agent.instanceId,
+              "");
     EXPECT_THAT(warnings(std::string(kMinimal) + "capabilities:\n  reports_remote_config: true\n"),
                 ::testing::ElementsAre(HasSubstr("capabilities.reports_remote_config: is "
                                                  "deprecated and has no effect")));

@@ -1,8 +1,8 @@
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "core/telemetry/Logger.h"
 #include "core/telemetry/Redact.h"
@@ -37,21 +37,21 @@ TEST(LogFormat, JsonEscapesControlCharacters) {
 }
 
 TEST(LogFormat, ConsoleRecord) {
-    EXPECT_EQ(formatLogRecord(LogEncoding::Console, kWhen, LogLevel::Error, "collector",
-                              "exited", {{"code", "1"}}),
+    EXPECT_EQ(formatLogRecord(LogEncoding::Console, kWhen, LogLevel::Error, "collector", "exited",
+                              {{"code", "1"}}),
               "2026-11-22T18:30:16.042Z\terror\tcollector\texited\t{\"code\": \"1\"}\n");
     EXPECT_EQ(formatLogRecord(LogEncoding::Console, kWhen, LogLevel::Debug, "", "hi", {}),
               "2026-11-22T18:30:16.042Z\tdebug\thi\n");
 }
 
 TEST(LogFormat, RedactsSecrets) {
-    std::string line = formatLogRecord(
-        LogEncoding::Json, kWhen, LogLevel::Info, "", "connecting to wss://u:hunter2@h/x",
-        {{"Authorization", "Bearer abc"},
-         {"api_key", "k"},
-         {"client_secret", "s"},
-         {"endpoint", "https://user:pw@example.com:4320/v1/opamp"},
-         {"plain", "visible"}});
+    std::string line = formatLogRecord(LogEncoding::Json, kWhen, LogLevel::Info, "",
+                                       "connecting to wss://u:hunter2@h/x",
+                                       {{"Authorization", "Bearer abc"},
+                                        {"api_key", "k"},
+                                        {"client_secret", "s"},
+                                        {"endpoint", "https://user:pw@example.com:4320/v1/opamp"},
+                                        {"plain", "visible"}});
     EXPECT_THAT(line, Not(HasSubstr("hunter2")));
     EXPECT_THAT(line, Not(HasSubstr("Bearer abc")));
     EXPECT_THAT(line, Not(HasSubstr("\"k\"")));
@@ -62,9 +62,9 @@ TEST(LogFormat, RedactsSecrets) {
 }
 
 TEST(Redact, SensitiveKeys) {
-    for (const char* key : {"Authorization", "proxy-authorization", "Cookie", "X-Api-Key",
-                            "access_token", "Password", "client_secret", "private_key", "key_pem",
-                            "credentials"}) {
+    for (const char* key :
+         {"Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "access_token", "Password",
+          "client_secret", "private_key", "key_pem", "credentials"}) {
         EXPECT_TRUE(isSensitiveKey(key)) << key;
     }
     for (const char* key : {"endpoint", "pid", "Content-Type", "instance_uid"}) {

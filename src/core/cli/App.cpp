@@ -76,8 +76,9 @@ int run(const CommandLine& cmd, std::ostream& err) {
                  {"bootstrap_timeout", config::formatGoDuration(cfg.agent.bootstrapTimeout)}});
     // The OpAMP client and collector supervision build on this foundation; until they are
     // in place the run stops here, having checked everything it would start with.
-    logger.warn("This build validates the configuration and prepares storage only; it does not "
-                "yet connect to the OpAMP server or start the collector");
+    logger.warn(
+        "This build validates the configuration and prepares storage only; it does not "
+        "yet connect to the OpAMP server or start the collector");
     logger.flush();
     return kExitOk;
 }

@@ -9,7 +9,8 @@ namespace opampsup::cli {
 namespace {
 
 // Splits "--name=value" / "-name value" forms; returns the flag name without dashes.
-std::optional<std::string> flagName(const std::string& arg, std::optional<std::string>& inlineValue) {
+std::optional<std::string> flagName(const std::string& arg,
+                                    std::optional<std::string>& inlineValue) {
     if (arg.size() < 2 || arg[0] != '-') {
         return std::nullopt;
     }
@@ -26,8 +27,8 @@ void applyFeatureGates(const std::string& list, std::vector<std::string>& enable
     std::size_t start = 0;
     while (start <= list.size()) {
         std::size_t comma = list.find(',', start);
-        std::string id = list.substr(start, comma == std::string::npos ? std::string::npos
-                                                                       : comma - start);
+        std::string id =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         start = comma == std::string::npos ? list.size() + 1 : comma + 1;
         if (id.empty()) {
             continue;

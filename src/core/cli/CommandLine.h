@@ -19,7 +19,7 @@ struct CommandLine {
 };
 
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -10,8 +10,8 @@ namespace opampsup::config {
 
 struct ConfigProblem {
     std::string file;
-    int line = 0;    // 1-based; 0 when the problem has no single place in the file
-    int column = 0;  // 1-based
+    int line = 0;         // 1-based; 0 when the problem has no single place in the file
+    int column = 0;       // 1-based
     std::string keyPath;  // dotted, with [i] for list items: agent.config_files[2]
     std::string reason;
 
@@ -20,12 +20,12 @@ struct ConfigProblem {
 };
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     explicit ConfigError(std::vector<ConfigProblem> problems);
 
     const std::vector<ConfigProblem>& problems() const { return problems_; }
 
-private:
+  private:
     std::vector<ConfigProblem> problems_;
 };
 

@@ -1,14 +1,14 @@
 #include "core/config/ConfigLoader.h"
 
-#include <Poco/Exception.h>
-#include <Poco/URI.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+#include <yaml-cpp/yaml.h>
 
 #include "core/config/YamlReader.h"
 #include "platform/os.h"
@@ -99,9 +99,9 @@ void readCommonTls(MapReader& tls, Tls& out) {
     }
     if (minAt && maxAt && kTlsVersions.count(out.minVersion) != 0 &&
         kTlsVersions.count(out.maxVersion) != 0 && out.minVersion > out.maxVersion) {
-        ctx.problem(*minAt, tls.childPath("min_version"),
-                    "min_version " + out.minVersion + " is newer than max_version " +
-                        out.maxVersion);
+        ctx.problem(
+            *minAt, tls.childPath("min_version"),
+            "min_version " + out.minVersion + " is newer than max_version " + out.maxVersion);
     }
     tls.stringList("cipher_suites", out.cipherSuites);
     tls.stringList("curve_preferences", out.curvePreferences);
@@ -170,8 +170,7 @@ void readServer(MapReader& root, SupervisorConfig& cfg) {
                                 "\" (use ws:// or wss:// for WebSocket, http:// or https:// "
                                 "for HTTP polling)");
             } else if (uri.getHost().empty()) {
-                ctx.problem(*at, "server.endpoint",
-                            "\"" + cfg.server.endpoint + "\" has no host");
+                ctx.problem(*at, "server.endpoint", "\"" + cfg.server.endpoint + "\" has no host");
             }
         } catch (const Poco::Exception& e) {
             ctx.problem(*at, "server.endpoint",
@@ -200,8 +199,8 @@ void readCapabilities(MapReader& root, SupervisorConfig& cfg) {
     }
     Capabilities& c = cfg.capabilities;
     caps->boolean("accepts_remote_config", c.acceptsRemoteConfig);
-    if (std::optional<YAML::Mark> at = caps->boolean("reports_remote_config",
-                                                     c.reportsRemoteConfig);
+    if (std::optional<YAML::Mark> at =
+            caps->boolean("reports_remote_config", c.reportsRemoteConfig);
         at && c.reportsRemoteConfig) {
         caps->context().warning(*at, "capabilities.reports_remote_config",
                                 "is deprecated and has no effect: ReportsRemoteConfig is "
@@ -297,9 +296,9 @@ void readPackage(MapReader& agent, PackageSettings& out) {
                             try {
                                 std::regex compiled(*re);
                             } catch (const std::regex_error& e) {
-                                ctx.problem(item.Mark(), path,
-                                            "invalid regular expression \"" + *re +
-                                                "\": " + e.what());
+                                ctx.problem(
+                                    item.Mark(), path,
+                                    "invalid regular expression \"" + *re + "\": " + e.what());
                             }
                         }
                         out.cosignIdentities.push_back(id);
@@ -371,10 +370,9 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
                         "cannot check \"" + executable + "\": " + ec.message());
         } else if (!std::filesystem::is_regular_file(status)) {
             ctx.problem(*at, "agent.executable", "\"" + executable + "\" is not a file");
-        } else if ((status.permissions() & (std::filesystem::perms::owner_exec |
-                                            std::filesystem::perms::group_exec |
-                                            std::filesystem::perms::others_exec)) ==
-                   std::filesystem::perms::none) {
+        } else if ((status.permissions() &
+                    (std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec |
+                     std::filesystem::perms::others_exec)) == std::filesystem::perms::none) {
             ctx.problem(*at, "agent.executable", "\"" + executable + "\" is not executable");
         }
     }
@@ -385,8 +383,7 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
     if (std::optional<YAML::Mark> at = agent->string("instance_id", a.instanceId);
         at && !a.instanceId.empty() && !isUuid(a.instanceId)) {
         ctx.warning(*at, "agent.instance_id",
-                    "\"" + a.instanceId +
-                        "\" is not a UUID; a new UUIDv7 is generated instead");
+                    "\"" + a.instanceId + "\" is not a UUID; a new UUIDv7 is generated instead");
         a.instanceId.clear();
     }
     requirePositive(*agent, "orphan_detection_interval", a.orphanDetectionInterval);
@@ -402,8 +399,8 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
         a.collectorCrashLogSnippetKib = static_cast<std::uint32_t>(number);
     }
     agent->boolean("automatic_config_rollback", a.automaticConfigRollback);
-    if (std::optional<YAML::Mark> at = agent->boolean("use_hup_config_reload",
-                                                      a.useHupConfigReload);
+    if (std::optional<YAML::Mark> at =
+            agent->boolean("use_hup_config_reload", a.useHupConfigReload);
         at && a.useHupConfigReload && !platform.supportsHupReload) {
         ctx.problem(*at, "agent.use_hup_config_reload",
                     "is not supported on this OS (it has no SIGHUP)");
@@ -419,8 +416,7 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
     std::vector<YAML::Mark> fallbackMarks;
     if (agent->stringList("startup_fallback_configs", fallbacks, &fallbackMarks)) {
         for (std::size_t i = 0; i < fallbacks.size(); ++i) {
-            checkReadableFile(*agent,
-                              "agent.startup_fallback_configs[" + std::to_string(i) + "]",
+            checkReadableFile(*agent, "agent.startup_fallback_configs[" + std::to_string(i) + "]",
                               fallbackMarks[i], fallbacks[i]);
             a.startupFallbackConfigs.emplace_back(fallbacks[i]);
         }
@@ -471,9 +467,9 @@ void readHealthCheck(MapReader& root, SupervisorConfig& cfg) {
         at && !h.endpoint.empty()) {
         auto colon = h.endpoint.rfind(':');
         std::string port = colon == std::string::npos ? "" : h.endpoint.substr(colon + 1);
-        bool numeric = !port.empty() && port.size() <= 5 &&
-                       std::all_of(port.begin(), port.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; });
+        bool numeric =
+            !port.empty() && port.size() <= 5 &&
+            std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!numeric || std::stoi(port) > 65535) {
             ctx.problem(*at, "healthcheck.endpoint",
                         "\"" + h.endpoint + "\" is not host:port with a port from 0 to 65535");
@@ -524,8 +520,7 @@ void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& o
     }
 }
 
-LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx,
-                        const LoadOptions& options) {
+LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const LoadOptions& options) {
     LoadResult result;
     SupervisorConfig& cfg = result.config;
     cfg.featureGates = options.featureGates;
@@ -570,8 +565,9 @@ LoadResult loadConfigText(std::string_view yaml, const std::string& fileName,
         throw ConfigError(ctx.problems());
     }
     if (!document.IsDefined() || document.IsNull()) {
-        ctx.problemAtFile("", "the config is empty (server.endpoint and agent.executable are "
-                              "required)");
+        ctx.problemAtFile("",
+                          "the config is empty (server.endpoint and agent.executable are "
+                          "required)");
         throw ConfigError(ctx.problems());
     }
     LoadResult result = loadDocument(document, ctx, options);

@@ -29,7 +29,9 @@ constexpr std::array<Unit, 8> kUnits{{
     throw std::invalid_argument("invalid duration \"" + std::string(text) + "\": " + why);
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 }  // namespace
 

@@ -57,18 +57,16 @@ std::string resolve(std::string_view reference, const ExpansionSources& sources,
             fallback = body.substr(dash + 2);
         }
         if (!isValidEnvName(name)) {
-            throw std::invalid_argument("environment variable \"" + std::string(name) +
-                                        "\" in ${" + std::string(reference) +
-                                        "} has an invalid name");
+            throw std::invalid_argument("environment variable \"" + std::string(name) + "\" in ${" +
+                                        std::string(reference) + "} has an invalid name");
         }
         std::optional<std::string> value = sources.env(std::string(name));
         if (fallback && (!value || value->empty())) {
             return std::string(*fallback);
         }
         if (!value) {
-            warnings.push_back("environment variable " + std::string(name) +
-                               " is not set; ${" + std::string(reference) +
-                               "} expands to an empty string");
+            warnings.push_back("environment variable " + std::string(name) + " is not set; ${" +
+                               std::string(reference) + "} expands to an empty string");
             return {};
         }
         return *value;
@@ -85,8 +83,7 @@ std::string resolve(std::string_view reference, const ExpansionSources& sources,
         }
     }
     throw std::invalid_argument("unsupported reference scheme \"" + std::string(scheme) +
-                                "\" in ${" + std::string(reference) +
-                                "} (supported: env, file)");
+                                "\" in ${" + std::string(reference) + "} (supported: env, file)");
 }
 
 }  // namespace
@@ -136,8 +133,8 @@ Expansion expandReferences(std::string_view input, const ExpansionSources& sourc
         }
         std::size_t close = findClose(input, i);
         if (close == std::string_view::npos) {
-            throw std::invalid_argument("unterminated reference \"" +
-                                        std::string(input.substr(i)) + "\" (missing '}')");
+            throw std::invalid_argument("unterminated reference \"" + std::string(input.substr(i)) +
+                                        "\" (missing '}')");
         }
         // Inner references resolve first, so ${env:${env:NAME_VAR}} works as in confmap.
         Expansion inner = expandReferences(input.substr(i + 2, close - i - 2), sources);

@@ -91,8 +91,8 @@ struct CosignIdentity {
 };
 
 struct PackageSettings {
-    std::string agentBinary;  // platform default: otelcol-contrib(.exe)
-    std::string archive;      // "" (bare binary) or "tar.gz"
+    std::string agentBinary;   // platform default: otelcol-contrib(.exe)
+    std::string archive;       // "" (bare binary) or "tar.gz"
     std::string verifierType;  // "" or "cosign"
     std::string cosignGithubWorkflowRepository;
     std::vector<CosignIdentity> cosignIdentities;

@@ -20,8 +20,8 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                               diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
             diagonal = above;
         }
     }
@@ -59,7 +59,9 @@ YAML::Node expandTree(const YAML::Node& node, const std::string& path, MapReader
     }
 }
 
-bool isNull(const YAML::Node& node) { return !node.IsDefined() || node.IsNull(); }
+bool isNull(const YAML::Node& node) {
+    return !node.IsDefined() || node.IsNull();
+}
 
 }  // namespace
 
@@ -81,8 +83,8 @@ LoadContext::LoadContext(std::string file, ExpansionSources sources)
 
 void LoadContext::problem(const YAML::Mark& at, const std::string& keyPath,
                           const std::string& reason) {
-    problems_.push_back({file_, at.is_null() ? 0 : at.line + 1, at.is_null() ? 0 : at.column + 1,
-                         keyPath, reason});
+    problems_.push_back(
+        {file_, at.is_null() ? 0 : at.line + 1, at.is_null() ? 0 : at.column + 1, keyPath, reason});
 }
 
 void LoadContext::problemAtFile(const std::string& keyPath, const std::string& reason) {
@@ -91,8 +93,8 @@ void LoadContext::problemAtFile(const std::string& keyPath, const std::string& r
 
 void LoadContext::warning(const YAML::Mark& at, const std::string& keyPath,
                           const std::string& reason) {
-    warnings_.push_back({file_, at.is_null() ? 0 : at.line + 1, at.is_null() ? 0 : at.column + 1,
-                         keyPath, reason});
+    warnings_.push_back(
+        {file_, at.is_null() ? 0 : at.line + 1, at.is_null() ? 0 : at.column + 1, keyPath, reason});
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string path, LoadContext& context)
@@ -223,16 +225,15 @@ std::optional<YAML::Mark> MapReader::integer(std::string_view key, std::int64_t&
     }
     if (value < min || value > max) {
         context_->problem(*at, childPath(key),
-                          "must be between " + std::to_string(min) + " and " +
-                              std::to_string(max) + ", got " + std::to_string(value));
+                          "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                              ", got " + std::to_string(value));
         return std::nullopt;
     }
     out = value;
     return at;
 }
 
-std::optional<YAML::Mark> MapReader::stringList(std::string_view key,
-                                                std::vector<std::string>& out,
+std::optional<YAML::Mark> MapReader::stringList(std::string_view key, std::vector<std::string>& out,
                                                 std::vector<YAML::Mark>* itemMarks) {
     Entry* e = find(key);
     if (e == nullptr || isNull(e->value)) {
@@ -331,9 +332,9 @@ std::optional<YAML::Mark> MapReader::headers(std::string_view key, Headers& out)
                 ok = false;
             }
         } else if (!isNull(e.value)) {
-            context_->problem(e.value.Mark(), itemPath,
-                              "expected a string or a list of strings, got " +
-                                  describeNodeType(e.value));
+            context_->problem(
+                e.value.Mark(), itemPath,
+                "expected a string or a list of strings, got " + describeNodeType(e.value));
             ok = false;
         }
     }

@@ -7,8 +7,6 @@
 // problem of a file in one go. finish() reports the keys nobody asked for, as the Go
 // supervisor's strict decoding does.
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -16,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "core/config/ConfigError.h"
 #include "core/config/Expansion.h"
@@ -25,7 +25,7 @@ namespace opampsup::config {
 
 // Where problems and warnings of one load are collected.
 class LoadContext {
-public:
+  public:
     LoadContext(std::string file, ExpansionSources sources);
 
     void problem(const YAML::Mark& at, const std::string& keyPath, const std::string& reason);
@@ -37,7 +37,7 @@ public:
     std::vector<ConfigProblem>& problems() { return problems_; }
     const std::vector<ConfigProblem>& warnings() const { return warnings_; }
 
-private:
+  private:
     std::string file_;
     ExpansionSources sources_;
     std::vector<ConfigProblem> problems_;
@@ -45,7 +45,7 @@ private:
 };
 
 class MapReader {
-public:
+  public:
     // `node` may be a map or null (an empty section); anything else is recorded as a problem.
     MapReader(const YAML::Node& node, std::string path, LoadContext& context);
 
@@ -85,7 +85,7 @@ public:
     // Expands references in a scalar; records a problem and returns nullopt on failure.
     std::optional<std::string> scalar(const YAML::Node& value, const std::string& keyPath);
 
-private:
+  private:
     struct Entry {
         std::string key;
         YAML::Node keyNode;

@@ -12,7 +12,7 @@ namespace opampsup::telemetry {
 // The outputs all loggers of one configuration share. The mutex exists because loggers
 // are used from the supervisor loop and from I/O threads; it keeps each line whole.
 class LogSinks {
-public:
+  public:
     struct Output {
         std::string path;
         std::FILE* file = nullptr;
@@ -59,7 +59,7 @@ public:
         }
     }
 
-private:
+  private:
     static std::vector<Output> open(const std::vector<std::string>& paths) {
         std::vector<Output> outputs;
         for (const std::string& path : paths) {
@@ -267,7 +267,9 @@ Logger Logger::named(std::string name) const {
     return Logger(sinks_, name_.empty() ? std::move(name) : name_ + "." + name);
 }
 
-bool Logger::enabled(LogLevel level) const { return level >= sinks_->options().level; }
+bool Logger::enabled(LogLevel level) const {
+    return level >= sinks_->options().level;
+}
 
 void Logger::log(LogLevel level, std::string_view message, std::vector<LogField> fields) const {
     if (!enabled(level)) {
@@ -278,6 +280,8 @@ void Logger::log(LogLevel level, std::string_view message, std::vector<LogField>
         formatLogRecord(options.encoding, options.clock(), level, name_, message, fields));
 }
 
-void Logger::flush() const { sinks_->flush(); }
+void Logger::flush() const {
+    sinks_->flush();
+}
 
 }  // namespace opampsup::telemetry

@@ -42,7 +42,7 @@ struct LoggerOptions {
 class LogSinks;
 
 class Logger {
-public:
+  public:
     // Opens every output path; throws std::runtime_error naming a path that cannot be opened.
     static Logger create(const LoggerOptions& options);
     // Console encoding to stderr at info: for use before the config is loaded.
@@ -69,7 +69,7 @@ public:
     // Flushes every output; called at shutdown.
     void flush() const;
 
-private:
+  private:
     Logger(std::shared_ptr<LogSinks> sinks, std::string name);
 
     std::shared_ptr<LogSinks> sinks_;

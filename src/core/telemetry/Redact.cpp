@@ -10,8 +10,8 @@ bool isSensitiveKey(std::string_view key) {
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     static constexpr std::array<std::string_view, 12> kMarkers{
-        "authorization", "cookie",     "token",   "password",  "passwd",      "secret",
-        "api-key",       "api_key",    "apikey",  "private",   "credential",  "key_pem"};
+        "authorization", "cookie",  "token",  "password", "passwd",     "secret",
+        "api-key",       "api_key", "apikey", "private",  "credential", "key_pem"};
     return std::any_of(kMarkers.begin(), kMarkers.end(), [&](std::string_view marker) {
         return lower.find(marker) != std::string::npos;
     });

@@ -2,8 +2,12 @@
 
 namespace opampsup::platform {
 
-std::string_view osType() { return "linux"; }
+std::string_view osType() {
+    return "linux";
+}
 
-bool supportsHupReload() { return true; }
+bool supportsHupReload() {
+    return true;
+}
 
 }  // namespace opampsup::platform

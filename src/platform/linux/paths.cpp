@@ -2,8 +2,12 @@
 
 namespace opampsup::platform {
 
-std::filesystem::path defaultStorageDirectory() { return "/var/lib/otelcol/supervisor"; }
+std::filesystem::path defaultStorageDirectory() {
+    return "/var/lib/otelcol/supervisor";
+}
 
-std::string defaultAgentBinaryName() { return "otelcol-contrib"; }
+std::string defaultAgentBinaryName() {
+    return "otelcol-contrib";
+}
 
 }  // namespace opampsup::platform

@@ -2,8 +2,12 @@
 
 namespace opampsup::platform {
 
-std::string_view osType() { return "darwin"; }
+std::string_view osType() {
+    return "darwin";
+}
 
-bool supportsHupReload() { return true; }
+bool supportsHupReload() {
+    return true;
+}
 
 }  // namespace opampsup::platform

@@ -3,8 +3,12 @@
 namespace opampsup::platform {
 
 // Same as Linux, as the Go supervisor does on every POSIX system.
-std::filesystem::path defaultStorageDirectory() { return "/var/lib/otelcol/supervisor"; }
+std::filesystem::path defaultStorageDirectory() {
+    return "/var/lib/otelcol/supervisor";
+}
 
-std::string defaultAgentBinaryName() { return "otelcol-contrib"; }
+std::string defaultAgentBinaryName() {
+    return "otelcol-contrib";
+}
 
 }  // namespace opampsup::platform

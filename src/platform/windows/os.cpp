@@ -2,8 +2,12 @@
 
 namespace opampsup::platform {
 
-std::string_view osType() { return "windows"; }
+std::string_view osType() {
+    return "windows";
+}
 
-bool supportsHupReload() { return false; }
+bool supportsHupReload() {
+    return false;
+}
 
 }  // namespace opampsup::platform

@@ -1,6 +1,6 @@
-#include <cstdlib>
-
 #include "platform/paths.h"
+
+#include <cstdlib>
 
 namespace opampsup::platform {
 
@@ -12,6 +12,8 @@ std::filesystem::path defaultStorageDirectory() {
     return base / L"Otelcol" / L"Supervisor";
 }
 
-std::string defaultAgentBinaryName() { return "otelcol-contrib.exe"; }
+std::string defaultAgentBinaryName() {
+    return "otelcol-contrib.exe";
+}
 
 }  // namespace opampsup::platform
