@@ -623,6 +623,44 @@ agent:
               "under extensions");
 }
 
+TEST_F(ConfigLoaderTest, ShapeProblemsInMapsAndLists) {
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://localhost:4320\n  headers:\n    X-A: {b: "
+                          "c}\nagent:\n  executable: EXE\n"),
+              "4:10: server.headers.X-A: expected a string or a list of strings, got a map");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  env:\n    A: [1, 2]\n"),
+              "6:8: agent.env.A: expected a string, got a list");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "  package:\n    verifier:\n      cosign:\n        identities: x\n"),
+              "8:21: agent.package.verifier.cosign.identities: expected a list, got a scalar");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "? [a, b]\n: c\n"),
+              "5:3: keys must be plain strings");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "storage:\n  directory: \"\"\n"),
+              "6:14: storage.directory: must not be empty");
+}
+
+TEST_F(ConfigLoaderTest, TlsFileAndPemAreExclusive) {
+    dir_.write("cert.pem", "cert");
+    dir_.write("key.pem", "key");
+    std::vector<std::string> found = problems(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    cert_file: DIR/cert.pem
+    cert_pem: x
+    key_file: DIR/key.pem
+    key_pem: y
+agent:
+  executable: EXE
+)");
+    EXPECT_THAT(found,
+                ::testing::ElementsAre("4:5: server.tls: set cert_file or cert_pem, not both",
+                                       "4:5: server.tls: set key_file or key_pem, not both"));
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "healthcheck:\n  endpoint: localhost:0\n  tls:\n    client_ca_file: "
+                          "/no/ca.pem\n"),
+              "8:21: healthcheck.tls.client_ca_file: file \"/no/ca.pem\" does not exist or is "
+              "not a file");
+}
+
 TEST_F(ConfigLoaderTest, DuplicateKeys) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  executable: EXE\n"),
               "5:3: agent.executable: key is defined more than once in this map");
