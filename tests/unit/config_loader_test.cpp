@@ -661,6 +661,74 @@ agent:
               "not a file");
 }
 
+TEST_F(ConfigLoaderTest, LocalServerOnAUnixSocket) {
+    SupervisorConfig c = load(std::string(kMinimal) +
+                              "  opamp_server_socket:\n    transport: unix\n    endpoint: "
+                              "/run/otelcol/opamp.sock\n  opamp_server_socket_mode: \"0660\"\n")
+                             .config;
+    ASSERT_TRUE(c.agent.opampServerSocket.has_value());
+    EXPECT_EQ(c.agent.opampServerSocket->transport, "unix");
+    EXPECT_EQ(c.agent.opampServerSocket->endpoint, "/run/otelcol/opamp.sock");
+    EXPECT_EQ(c.agent.opampServerSocketMode, 0660U);
+    EXPECT_FALSE(load(kMinimal).config.agent.opampServerSocket.has_value());
+}
+
+TEST_F(ConfigLoaderTest, LocalServerSocketProblems) {
+    auto socket = [](const std::string& transport, const std::string& endpoint) {
+        return std::string(kMinimal) + "  opamp_server_socket:\n    transport: " + transport +
+               "\n    endpoint: " + endpoint + "\n";
+    };
+    EXPECT_EQ(onlyProblem(socket("unix", "relative.sock")),
+              "7:15: agent.opamp_server_socket.endpoint: must be an absolute path");
+    EXPECT_EQ(onlyProblem(socket("unix", "/" + std::string(107, 'a'))),
+              "7:15: agent.opamp_server_socket.endpoint: path is longer than this OS allows for a "
+              "socket (107 bytes)");
+    EXPECT_EQ(onlyProblem(socket("npipe", "\\\\.\\pipe\\otel")),
+              "6:16: agent.opamp_server_socket.transport: \"npipe\" is only supported on Windows");
+    EXPECT_EQ(onlyProblem(socket("tcp", "localhost:1")),
+              "6:16: agent.opamp_server_socket.transport: must be \"unix\" or \"npipe\", got "
+              "\"tcp\"");
+    EXPECT_EQ(onlyProblem(socket("unix", "\"\"")),
+              "7:15: agent.opamp_server_socket.endpoint: is required");
+    EXPECT_EQ(onlyProblem(socket("unix", "/x.sock") + "  opamp_server_port: 4321\n"),
+              "6:5: agent.opamp_server_socket: cannot be used together with "
+              "agent.opamp_server_port");
+    EXPECT_EQ(onlyProblem(socket("unix", "/x.sock") + "  opamp_server_socket_mode: \"0999\"\n"),
+              "8:29: agent.opamp_server_socket_mode: must be an octal file mode from 0 to 0777, "
+              "got \"0999\"");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  opamp_server_socket_mode: \"0600\"\n"),
+              "5:29: agent.opamp_server_socket_mode: needs agent.opamp_server_socket with "
+              "transport \"unix\"");
+
+    options_.platform.osType = "darwin";
+    EXPECT_EQ(onlyProblem(socket("unix", "/" + std::string(103, 'a'))),
+              "7:15: agent.opamp_server_socket.endpoint: path is longer than this OS allows for a "
+              "socket (103 bytes)");
+    options_.platform.osType = "windows";
+    EXPECT_EQ(onlyProblem(socket("unix", "/x.sock")),
+              "6:16: agent.opamp_server_socket.transport: \"unix\" is not supported on Windows");
+    EXPECT_EQ(onlyProblem(socket("npipe", "otel")),
+              "7:15: agent.opamp_server_socket.endpoint: a named pipe must be named "
+              "\\\\.\\pipe\\<name>");
+    EXPECT_NO_THROW(load(socket("npipe", "'\\\\.\\pipe\\otel'")));
+}
+
+TEST_F(ConfigLoaderTest, ConnectionSettingsStatusNeedsConnectionSettings) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "capabilities:\n  reports_connection_settings_status: true\n"),
+              "6:39: capabilities.reports_connection_settings_status: needs "
+              "capabilities.accepts_opamp_connection_settings");
+}
+
+TEST_F(ConfigLoaderTest, UnknownExtensionType) {
+    options_.featureGates = {kExtensionsFeatureGate};
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "extensions:\n  sigv4auth/aws: {}\n"),
+              "6:3: extensions.sigv4auth/aws: unknown extension type \"sigv4auth\" (supported: "
+              "basicauth, bearertokenauth, nop, oauth2client)");
+    EXPECT_NO_THROW(load(std::string(kMinimal) + "extensions:\n  basicauth/primary:\n    "
+                                                 "client_auth: {username: u, password: p}\n"));
+}
+
 TEST_F(ConfigLoaderTest, DuplicateKeys) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  executable: EXE\n"),
               "5:3: agent.executable: key is defined more than once in this map");

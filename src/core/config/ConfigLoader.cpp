@@ -217,7 +217,12 @@ void readCapabilities(MapReader& root, SupervisorConfig& cfg) {
     caps->boolean("reports_heartbeat", c.reportsHeartbeat);
     caps->boolean("accepts_packages", c.acceptsPackages);
     caps->boolean("reports_package_statuses", c.reportsPackageStatuses);
-    caps->boolean("reports_connection_settings_status", c.reportsConnectionSettingsStatus);
+    if (std::optional<YAML::Mark> at =
+            caps->boolean("reports_connection_settings_status", c.reportsConnectionSettingsStatus);
+        at && c.reportsConnectionSettingsStatus && !c.acceptsOpampConnectionSettings) {
+        caps->context().problem(*at, "capabilities.reports_connection_settings_status",
+                                "needs capabilities.accepts_opamp_connection_settings");
+    }
     caps->finish();
 }
 
@@ -346,6 +351,66 @@ void readConfigFiles(MapReader& agent, AgentSettings& out) {
     }
 }
 
+void readServerSocket(MapReader& agent, AgentSettings& out, const PlatformFacts& platform) {
+    LoadContext& ctx = agent.context();
+    if (std::optional<MapReader> socket = agent.section("opamp_server_socket")) {
+        LocalServerSocket s;
+        std::optional<YAML::Mark> transportAt = socket->string("transport", s.transport);
+        std::optional<YAML::Mark> endpointAt = socket->string("endpoint", s.endpoint);
+        socket->finish();
+        const std::string path = "agent.opamp_server_socket";
+        if (out.opampServerPort != 0) {
+            ctx.problem(socket->mark(), path,
+                        "cannot be used together with agent.opamp_server_port");
+        }
+        if (s.endpoint.empty()) {
+            ctx.problem(endpointAt.value_or(socket->mark()), path + ".endpoint", "is required");
+        }
+        YAML::Mark at = transportAt.value_or(socket->mark());
+        if (s.transport == "unix") {
+            // sun_path holds 108 bytes on Linux and 104 on macOS, including the final NUL.
+            std::size_t limit = platform.osType == "darwin" ? 103 : 107;
+            if (platform.osType == "windows") {
+                ctx.problem(at, path + ".transport", "\"unix\" is not supported on Windows");
+            } else if (!s.endpoint.empty() && s.endpoint.front() != '/') {
+                ctx.problem(endpointAt.value_or(at), path + ".endpoint",
+                            "must be an absolute path");
+            } else if (s.endpoint.size() > limit) {
+                ctx.problem(endpointAt.value_or(at), path + ".endpoint",
+                            "path is longer than this OS allows for a socket (" +
+                                std::to_string(limit) + " bytes)");
+            }
+        } else if (s.transport == "npipe") {
+            if (platform.osType != "windows") {
+                ctx.problem(at, path + ".transport", "\"npipe\" is only supported on Windows");
+            } else if (!s.endpoint.empty() && s.endpoint.rfind("\\\\.\\pipe\\", 0) != 0) {
+                ctx.problem(endpointAt.value_or(at), path + ".endpoint",
+                            "a named pipe must be named \\\\.\\pipe\\<name>");
+            }
+        } else {
+            ctx.problem(at, path + ".transport",
+                        "must be \"unix\" or \"npipe\", got \"" + s.transport + "\"");
+        }
+        out.opampServerSocket = s;
+    }
+    std::string mode;
+    if (std::optional<YAML::Mark> at = agent.string("opamp_server_socket_mode", mode)) {
+        bool octal =
+            !mode.empty() && mode.size() <= 4 &&
+            std::all_of(mode.begin(), mode.end(), [](char c) { return c >= '0' && c <= '7'; });
+        unsigned long value = octal ? std::stoul(mode, nullptr, 8) : 0;
+        if (!octal || value > 0777) {
+            ctx.problem(*at, "agent.opamp_server_socket_mode",
+                        "must be an octal file mode from 0 to 0777, got \"" + mode + "\"");
+        } else if (!out.opampServerSocket || out.opampServerSocket->transport != "unix") {
+            ctx.problem(*at, "agent.opamp_server_socket_mode",
+                        "needs agent.opamp_server_socket with transport \"unix\"");
+        } else {
+            out.opampServerSocketMode = static_cast<std::uint32_t>(value);
+        }
+    }
+}
+
 void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& platform) {
     LoadContext& ctx = root.context();
     AgentSettings& a = cfg.agent;
@@ -394,6 +459,7 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
     if (agent->integer("opamp_server_port", number, 0, 65535)) {
         a.opampServerPort = static_cast<std::uint16_t>(number);
     }
+    readServerSocket(*agent, a, platform);
     agent->boolean("passthrough_logs", a.passthroughLogs);
     if (agent->integer("collector_crash_log_snippet_kib", number, 0, 1024)) {
         a.collectorCrashLogSnippetKib = static_cast<std::uint32_t>(number);
@@ -507,9 +573,18 @@ void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& o
                             "; start with --feature-gates=" + kExtensionsFeatureGate);
         }
         // Each entry is one extension's settings, kept as YAML for the module that uses it.
+        // The extension types the supervisor can run, as the Go supervisor's allowlist.
+        static const std::set<std::string> kTypes{"basicauth", "bearertokenauth", "nop",
+                                                  "oauth2client"};
         YAML::Node all = *root.node("extensions");
         for (const auto& kv : all) {
             auto id = kv.first.as<std::string>();
+            std::string type = id.substr(0, id.find('/'));
+            if (kTypes.count(type) == 0) {
+                ctx.problem(kv.first.Mark(), "extensions." + id,
+                            "unknown extension type \"" + type +
+                                "\" (supported: basicauth, bearertokenauth, nop, oauth2client)");
+            }
             extensions->verbatim(id, cfg.extensions[id]);
         }
         extensions->finish();
@@ -546,7 +621,7 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
 
 PlatformFacts PlatformFacts::host() {
     return PlatformFacts{platform::defaultStorageDirectory(), platform::defaultAgentBinaryName(),
-                         platform::supportsHupReload()};
+                         platform::supportsHupReload(), std::string(platform::osType())};
 }
 
 const std::vector<std::string>& knownFeatureGates() {

@@ -20,6 +20,7 @@ struct PlatformFacts {
     std::filesystem::path defaultStorageDirectory;
     std::string defaultAgentBinary;
     bool supportsHupReload = true;
+    std::string osType = "linux";  // linux, darwin, windows
 
     static PlatformFacts host();
 };

@@ -109,6 +109,13 @@ inline constexpr const char* kOwnTelemetryConfigToken = "$OWN_TELEMETRY_CONFIG";
 inline constexpr const char* kOpampExtensionConfigToken = "$OPAMP_EXTENSION_CONFIG";
 inline constexpr const char* kRemoteConfigToken = "$REMOTE_CONFIG";
 
+// Where the local OpAMP server listens when not on a TCP port: a Unix domain socket
+// (Linux, macOS) or a named pipe (Windows).
+struct LocalServerSocket {
+    std::string transport;  // "unix" or "npipe"
+    std::string endpoint;   // socket path or pipe name
+};
+
 struct AgentSettings {
     std::filesystem::path executable;
     std::string instanceId;  // used only before persistent_state.yaml exists
@@ -117,6 +124,8 @@ struct AgentSettings {
     Duration configApplyTimeout = std::chrono::seconds(5);
     Duration bootstrapTimeout = std::chrono::seconds(3);
     std::uint16_t opampServerPort = 0;  // 0: a free port on localhost
+    std::optional<LocalServerSocket> opampServerSocket;
+    std::optional<std::uint32_t> opampServerSocketMode;  // file mode of the Unix socket
     bool passthroughLogs = false;
     std::uint32_t collectorCrashLogSnippetKib = 0;
     bool automaticConfigRollback = false;
