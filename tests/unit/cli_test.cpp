@@ -189,6 +189,11 @@ TEST(App, RunPreparesStorageAndLogsThePlan) {
                 HasSubstr(exe.string() + " --config " + (storage / "effective.yaml").string() +
                           " --feature-gates x"));
     EXPECT_THAT(content.str(), HasSubstr("Authorization: [REDACTED]"));
+    ASSERT_TRUE(std::filesystem::exists(storage / "persistent_state.yaml"));
+    std::ifstream stateFile(storage / "persistent_state.yaml");
+    std::string stateLine;
+    std::getline(stateFile, stateLine);
+    EXPECT_THAT(content.str(), HasSubstr("\"instance_uid\":\"" + stateLine.substr(13) + "\""));
     EXPECT_THAT(content.str(), ::testing::Not(HasSubstr("sekrit")));
 }
 

@@ -1,11 +1,13 @@
 #include "core/cli/App.h"
 
-#include <filesystem>
+#include <system_error>
 #include <ostream>
 
 #include "core/cli/CommandLine.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
+#include "core/storage/PersistentState.h"
+#include "core/storage/StateStore.h"
 #include "core/telemetry/Logger.h"
 #include "core/telemetry/Redact.h"
 #include "opampsup/version.h"
@@ -23,13 +25,6 @@ config::LoadResult load(const CommandLine& cmd) {
     config::LoadOptions options;
     options.featureGates = cmd.featureGates;
     return config::loadConfigFile(cmd.configPath, options);
-}
-
-// Creates the storage directory, readable by the supervisor's user only.
-void prepareStorage(const std::filesystem::path& directory) {
-    std::filesystem::create_directories(directory);
-    std::filesystem::permissions(directory, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace);
 }
 
 telemetry::Logger makeLogger(const config::LogSettings& settings) {
@@ -57,19 +52,26 @@ int run(const CommandLine& cmd, std::ostream& err) {
     const config::SupervisorConfig& cfg = loaded.config;
 
     telemetry::Logger logger = makeLogger(cfg.telemetry.logs).named("supervisor");
+    storage::StateStore store(cfg.storage.directory);
+    storage::LoadedPersistentState state;
     try {
-        prepareStorage(cfg.storage.directory);
-    } catch (const std::filesystem::filesystem_error& e) {
+        store.prepare();
+        state = storage::loadOrCreatePersistentState(store, cfg.agent.instanceId);
+    } catch (const std::system_error& e) {
         logger.error("Cannot prepare the storage directory",
                      {{"directory", cfg.storage.directory.string()}, {"error", e.what()}});
         return kExitFailure;
+    }
+    for (const std::string& note : state.notes) {
+        logger.warn(note);
     }
     logger.info("Supervisor configuration loaded",
                 {{"config", cmd.configPath},
                  {"version", kVersion},
                  {"server", cfg.server.endpoint},
                  {"headers", telemetry::describeHeaders(cfg.server.headers)},
-                 {"storage", cfg.storage.directory.string()}});
+                 {"storage", cfg.storage.directory.string()},
+                 {"instance_uid", state.state.instanceId.toString()}});
     logger.info("Collector command line",
                 {{"command", collectorCommandLine(cfg)},
                  {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},

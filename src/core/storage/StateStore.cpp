@@ -1,0 +1,56 @@
+#include "core/storage/StateStore.h"
+
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "platform/fs.h"
+
+namespace opampsup::storage {
+
+StateStore::StateStore(std::filesystem::path directory) : directory_(std::move(directory)) {}
+
+std::filesystem::path StateStore::pathOf(std::string_view name) const {
+    return directory_ / std::filesystem::path(name);
+}
+
+void StateStore::prepare() const {
+    platform::createPrivateDirectory(directory_);
+}
+
+std::optional<std::string> StateStore::read(std::string_view name) const {
+    std::filesystem::path path = pathOf(name);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        if (ec) {
+            throw std::system_error(ec, "cannot check " + path.string());
+        }
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (!in || in.bad()) {
+        throw std::system_error(std::make_error_code(std::errc::io_error),
+                                "cannot read " + path.string());
+    }
+    return content.str();
+}
+
+void StateStore::write(std::string_view name, std::string_view content) const {
+    platform::writeFileAtomically(pathOf(name), content);
+}
+
+std::filesystem::path StateStore::setAside(std::string_view name) const {
+    std::filesystem::path from = pathOf(name);
+    std::filesystem::path to = from;
+    to += ".corrupt";
+    std::error_code ec;
+    std::filesystem::rename(from, to, ec);
+    if (ec) {
+        throw std::system_error(ec, "cannot move " + from.string() + " aside");
+    }
+    return to;
+}
+
+}  // namespace opampsup::storage

@@ -1,0 +1,39 @@
+#pragma once
+
+// The supervisor's storage directory: named files, each replaced atomically, so that a kill
+// at any instant leaves the old or the new content and never a torn file.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace opampsup::storage {
+
+class StateStore {
+  public:
+    explicit StateStore(std::filesystem::path directory);
+
+    const std::filesystem::path& directory() const { return directory_; }
+    std::filesystem::path pathOf(std::string_view name) const;
+
+    // Creates the directory, private to the supervisor's user. Throws std::system_error.
+    void prepare() const;
+
+    // The file's content; nullopt when it does not exist. Throws std::system_error when it
+    // exists but cannot be read.
+    std::optional<std::string> read(std::string_view name) const;
+
+    // Atomically replaces the file (mode 0600). Throws std::system_error.
+    void write(std::string_view name, std::string_view content) const;
+
+    // Moves a file whose content could not be used to "<name>.corrupt", replacing an older
+    // one, so the evidence stays for a person to look at and the next start is clean.
+    // Returns the new path.
+    std::filesystem::path setAside(std::string_view name) const;
+
+  private:
+    std::filesystem::path directory_;
+};
+
+}  // namespace opampsup::storage

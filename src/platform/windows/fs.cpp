@@ -1,0 +1,71 @@
+#include "platform/fs.h"
+
+#define WIN32_LEAN_AND_MEAN
+#include <random>
+#include <string>
+#include <system_error>
+
+#include <windows.h>
+
+namespace opampsup::platform {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+    throw std::system_error(static_cast<int>(::GetLastError()), std::system_category(),
+                            what + " " + path.string());
+}
+
+}  // namespace
+
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+    std::random_device random;
+    std::filesystem::path temp = path.parent_path() / (L"." + path.filename().wstring() + L".tmp-" +
+                                                       std::to_wstring(random()));
+    HANDLE file = ::CreateFileW(temp.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW,
+                                FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (file == INVALID_HANDLE_VALUE) {
+        fail("cannot create", temp);
+    }
+    const char* data = content.data();
+    std::size_t left = content.size();
+    while (left > 0) {
+        DWORD chunk = left > 0x40000000 ? 0x40000000 : static_cast<DWORD>(left);
+        DWORD written = 0;
+        if (!::WriteFile(file, data, chunk, &written, nullptr)) {
+            DWORD error = ::GetLastError();
+            ::CloseHandle(file);
+            ::DeleteFileW(temp.c_str());
+            ::SetLastError(error);
+            fail("cannot write", temp);
+        }
+        data += written;
+        left -= written;
+    }
+    if (!::FlushFileBuffers(file)) {
+        DWORD error = ::GetLastError();
+        ::CloseHandle(file);
+        ::DeleteFileW(temp.c_str());
+        ::SetLastError(error);
+        fail("cannot flush", temp);
+    }
+    ::CloseHandle(file);
+    // WRITE_THROUGH returns only once the rename is on disk, which stands in for the
+    // directory fsync POSIX needs.
+    if (!::MoveFileExW(temp.c_str(), path.c_str(),
+                       MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+        DWORD error = ::GetLastError();
+        ::DeleteFileW(temp.c_str());
+        ::SetLastError(error);
+        fail("cannot replace", path);
+    }
+}
+
+void createPrivateDirectory(const std::filesystem::path& directory) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) {
+        throw std::system_error(ec, "cannot create directory " + directory.string());
+    }
+}
+
+}  // namespace opampsup::platform

@@ -1,0 +1,136 @@
+#include <fstream>
+#include <system_error>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/storage/PersistentState.h"
+#include "core/storage/StateStore.h"
+#include "platform/fs.h"
+#include "support/TempDir.h"
+
+namespace opampsup::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> filesIn(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST(AtomicWrite, ReplacesContentAndLeavesNoTemporaryFiles) {
+    testing::TempDir dir;
+    auto path = dir.path() / "state.dat";
+    platform::writeFileAtomically(path, "first");
+    platform::writeFileAtomically(path, std::string("second\0binary", 13));
+    std::ifstream in(path, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, std::string("second\0binary", 13));
+    EXPECT_EQ(filesIn(dir.path()), std::vector<std::string>{"state.dat"});
+}
+
+TEST(AtomicWrite, FilesAreOwnerOnly) {
+    testing::TempDir dir;
+    auto path = dir.path() / "secret.dat";
+    platform::writeFileAtomically(path, "x");
+    auto perms = std::filesystem::status(path).permissions() & std::filesystem::perms::all;
+    EXPECT_EQ(perms, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST(AtomicWrite, ErrorsNameThePath) {
+    testing::TempDir dir;
+    try {
+        platform::writeFileAtomically(dir.path() / "missing" / "x.dat", "x");
+        FAIL();
+    } catch (const std::system_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr((dir.path() / "missing").string()));
+    }
+}
+
+TEST(PrivateDirectory, CreatedWithOwnerOnlyAccess) {
+    testing::TempDir dir;
+    auto storage = dir.path() / "a" / "b";
+    platform::createPrivateDirectory(storage);
+    EXPECT_EQ(std::filesystem::status(storage).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+    std::filesystem::permissions(storage, std::filesystem::perms::all);
+    platform::createPrivateDirectory(storage);  // idempotent, and tightens again
+    EXPECT_EQ(std::filesystem::status(storage).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+}
+
+TEST(StateStore, ReadWriteAndSetAside) {
+    testing::TempDir dir;
+    StateStore store(dir.path() / "storage");
+    store.prepare();
+    EXPECT_FALSE(store.read("x.dat").has_value());
+    store.write("x.dat", "payload");
+    EXPECT_EQ(store.read("x.dat"), "payload");
+    auto aside = store.setAside("x.dat");
+    EXPECT_EQ(aside, store.pathOf("x.dat.corrupt"));
+    EXPECT_FALSE(store.read("x.dat").has_value());
+    EXPECT_EQ(store.read("x.dat.corrupt"), "payload");
+}
+
+class PersistentStateTest : public ::testing::Test {
+  protected:
+    PersistentStateTest() : store_(dir_.path()) {}
+    testing::TempDir dir_;
+    StateStore store_;
+};
+
+TEST_F(PersistentStateTest, CreatesFromTheConfiguredInstanceId) {
+    LoadedPersistentState loaded =
+        loadOrCreatePersistentState(store_, "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+    EXPECT_TRUE(loaded.created);
+    EXPECT_EQ(loaded.state.instanceId.toString(), "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+    EXPECT_EQ(store_.read(kPersistentStateFile),
+              "instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\n");
+}
+
+TEST_F(PersistentStateTest, GeneratesAUuidV7AndKeepsItAcrossRestarts) {
+    LoadedPersistentState first = loadOrCreatePersistentState(store_, "");
+    EXPECT_TRUE(first.created);
+    EXPECT_EQ(first.state.instanceId.version(), 7);
+    LoadedPersistentState second =
+        loadOrCreatePersistentState(store_, "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+    EXPECT_FALSE(second.created);
+    EXPECT_EQ(second.state.instanceId, first.state.instanceId);  // the file wins over config
+}
+
+TEST_F(PersistentStateTest, CorruptFileIsSetAsideAndReplaced) {
+    store_.write(kPersistentStateFile, "instance_id: [not, a, uuid\n");
+    LoadedPersistentState loaded = loadOrCreatePersistentState(store_, "");
+    EXPECT_TRUE(loaded.created);
+    ASSERT_EQ(loaded.notes.size(), 1U);
+    EXPECT_THAT(loaded.notes[0], HasSubstr("invalid YAML"));
+    EXPECT_THAT(loaded.notes[0], HasSubstr("persistent_state.yaml.corrupt"));
+    EXPECT_EQ(store_.read("persistent_state.yaml.corrupt"), "instance_id: [not, a, uuid\n");
+
+    store_.write(kPersistentStateFile, "instance_id: 00000000-0000-0000-0000-000000000000\n");
+    EXPECT_THAT(loadOrCreatePersistentState(store_, "").notes.at(0), HasSubstr("is not a UUID"));
+    store_.write(kPersistentStateFile, "something_else: 1\n");
+    EXPECT_THAT(loadOrCreatePersistentState(store_, "").notes.at(0),
+                HasSubstr("instance_id is missing"));
+}
+
+TEST_F(PersistentStateTest, KeepsKeysItDoesNotKnow) {
+    store_.write(kPersistentStateFile,
+                 "instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\nlast_remote_config_status:\n  "
+                 "status: 1\n");
+    LoadedPersistentState loaded = loadOrCreatePersistentState(store_, "");
+    EXPECT_FALSE(loaded.created);
+    loaded.state.instanceId = opamp::Uuid::generateV7();
+    savePersistentState(store_, loaded.state);
+    std::string saved = *store_.read(kPersistentStateFile);
+    EXPECT_THAT(saved, HasSubstr("instance_id: " + loaded.state.instanceId.toString()));
+    EXPECT_THAT(saved, HasSubstr("last_remote_config_status:\n  status: 1"));
+}
+
+}  // namespace
+}  // namespace opampsup::storage
