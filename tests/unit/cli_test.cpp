@@ -189,6 +189,7 @@ TEST(App, RunPreparesStorageAndLogsThePlan) {
                 HasSubstr(exe.string() + " --config " + (storage / "effective.yaml").string() +
                           " --feature-gates x"));
     EXPECT_THAT(content.str(), HasSubstr("Authorization: [REDACTED]"));
+    EXPECT_THAT(content.str(), HasSubstr("\"capabilities\":\"0x2845\""));
     ASSERT_TRUE(std::filesystem::exists(storage / "persistent_state.yaml"));
     std::ifstream stateFile(storage / "persistent_state.yaml");
     std::string stateLine;

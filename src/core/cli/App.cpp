@@ -1,11 +1,12 @@
 #include "core/cli/App.h"
 
-#include <system_error>
 #include <ostream>
+#include <system_error>
 
 #include "core/cli/CommandLine.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
+#include "core/opamp/Capabilities.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
 #include "core/telemetry/Logger.h"
@@ -35,6 +36,16 @@ telemetry::Logger makeLogger(const config::LogSettings& settings) {
     options.outputPaths = settings.outputPaths;
     options.errorOutputPaths = settings.errorOutputPaths;
     return telemetry::Logger::create(options);
+}
+
+std::string hex(std::uint64_t value) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    do {
+        out.insert(out.begin(), kDigits[value & 0xFU]);
+        value >>= 4;
+    } while (value != 0);
+    return "0x" + out;
 }
 
 std::string collectorCommandLine(const config::SupervisorConfig& cfg) {
@@ -71,7 +82,8 @@ int run(const CommandLine& cmd, std::ostream& err) {
                  {"server", cfg.server.endpoint},
                  {"headers", telemetry::describeHeaders(cfg.server.headers)},
                  {"storage", cfg.storage.directory.string()},
-                 {"instance_uid", state.state.instanceId.toString()}});
+                 {"instance_uid", state.state.instanceId.toString()},
+                 {"capabilities", hex(opamp::agentCapabilities(cfg.capabilities))}});
     logger.info("Collector command line",
                 {{"command", collectorCommandLine(cfg)},
                  {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},
