@@ -1,0 +1,273 @@
+#include "core/opamp/WebSocketTransport.h"
+
+#include <Poco/Buffer.h>
+#include <Poco/Net/DatagramSocket.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/URI.h>
+
+#include "core/opamp/RetryAfter.h"
+#include "core/opamp/WsFraming.h"
+
+namespace opampsup::opamp {
+
+// A loopback datagram socket the I/O thread waits on next to the WebSocket, so send() and
+// close() can wake it without touching the WebSocket from another thread.
+class WebSocketTransport::Wakeup {
+  public:
+    Wakeup() : socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) { address_ = socket_.address(); }
+    void signal() {
+        char byte = 1;
+        try {
+            Poco::Net::DatagramSocket sender;
+            sender.sendTo(&byte, 1, address_);
+        } catch (const Poco::Exception&) {
+            // The I/O thread also wakes on its timeout; a lost wake-up only delays a send.
+        }
+    }
+    void drain() {
+        char buffer[64];
+        while (socket_.available() > 0) {
+            socket_.receiveBytes(buffer, sizeof buffer);
+        }
+    }
+    Poco::Net::DatagramSocket& socket() { return socket_; }
+
+  private:
+    Poco::Net::DatagramSocket socket_;
+    Poco::Net::SocketAddress address_;
+};
+
+namespace {
+
+constexpr int kCloseNormal = 1000;
+constexpr int kCloseProtocolError = 1002;
+constexpr int kCloseTooBig = 1009;
+
+// How long the I/O thread sleeps when nothing happens; it only bounds how late a lost
+// wake-up can be noticed.
+const Poco::Timespan kIdleWait(60, 0);
+
+}  // namespace
+
+WebSocketTransport::WebSocketTransport(Settings settings, Callbacks callbacks,
+                                       telemetry::Logger logger)
+    : settings_(std::move(settings)),
+      callbacks_(std::move(callbacks)),
+      logger_(std::move(logger)) {}
+
+WebSocketTransport::~WebSocketTransport() {
+    close();
+}
+
+void WebSocketTransport::connect() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    closing_ = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        outbox_.clear();
+        lastPayload_.reset();
+        wakeup_ = std::make_shared<Wakeup>();
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+bool WebSocketTransport::send(std::string payload) {
+    if (!connected_) {
+        return false;
+    }
+    std::shared_ptr<Wakeup> wakeup;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        outbox_.push_back(std::move(payload));
+        wakeup = wakeup_;
+    }
+    wakeup->signal();
+    return true;
+}
+
+void WebSocketTransport::close(std::optional<std::string> lastPayload) {
+    std::shared_ptr<Wakeup> wakeup;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        lastPayload_ = std::move(lastPayload);
+        wakeup = wakeup_;
+    }
+    closing_ = true;
+    if (wakeup) {
+        wakeup->signal();
+    }
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void WebSocketTransport::finish(Disconnect disconnect) {
+    connected_ = false;
+    if (!closing_ && callbacks_.disconnected) {
+        callbacks_.disconnected(std::move(disconnect));
+    }
+}
+
+void WebSocketTransport::run() {
+    std::shared_ptr<Wakeup> wakeup;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        wakeup = wakeup_;
+    }
+    Poco::URI uri(settings_.endpoint);
+    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+    session.setTimeout(Poco::Timespan(
+        std::chrono::duration_cast<std::chrono::microseconds>(settings_.connectTimeout).count()));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
+                                   uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [name, values] : settings_.headers) {
+        for (const std::string& value : values) {
+            request.add(name, value);
+        }
+    }
+    request.set("User-Agent", settings_.userAgent);
+    Poco::Net::HTTPResponse response;
+    std::unique_ptr<Poco::Net::WebSocket> ws;
+    try {
+        ws = std::make_unique<Poco::Net::WebSocket>(session, request, response);
+    } catch (const Poco::Exception& e) {
+        Disconnect failure{"cannot connect to " + settings_.endpoint + ": " + e.displayText(),
+                           std::nullopt, false};
+        int status = static_cast<int>(response.getStatus());
+        if (status >= 400) {
+            failure.reason = "the server refused the WebSocket upgrade: HTTP " +
+                             std::to_string(status) + " " + response.getReason();
+            if (response.has("Retry-After")) {
+                failure.retryAfter =
+                    parseRetryAfter(response.get("Retry-After"), std::chrono::system_clock::now());
+            }
+            failure.permanent = status < 500 && status != 408 && status != 429;
+        }
+        finish(failure);
+        return;
+    }
+    ws->setMaxPayloadSize(static_cast<int>(kMaxMessageBytes + 16));
+    connected_ = true;
+    if (callbacks_.connected) {
+        callbacks_.connected();
+    }
+
+    Poco::Buffer<char> frame(0);
+    std::string message;
+    auto closeWith = [&](int code, const std::string& reason) {
+        try {
+            ws->shutdown(static_cast<Poco::UInt16>(code), reason);
+        } catch (const Poco::Exception&) {
+            // The connection is going away either way.
+        }
+        finish({reason, std::nullopt, false});
+    };
+    try {
+        while (true) {
+            Poco::Net::Socket::SocketList readable{*ws, wakeup->socket()};
+            Poco::Net::Socket::SocketList writable;
+            Poco::Net::Socket::SocketList failed;
+            Poco::Net::Socket::select(readable, writable, failed, kIdleWait);
+            bool woken = false;
+            bool dataReady = false;
+            for (const Poco::Net::Socket& s : readable) {
+                if (s == wakeup->socket()) {
+                    woken = true;
+                } else {
+                    dataReady = true;
+                }
+            }
+            if (woken) {
+                wakeup->drain();
+            }
+            // Outgoing first: a closing client flushes its queue, then says goodbye.
+            std::deque<std::string> toSend;
+            std::optional<std::string> last;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                toSend.swap(outbox_);
+                if (closing_) {
+                    last = std::move(lastPayload_);
+                    lastPayload_.reset();
+                }
+            }
+            for (const std::string& payload : toSend) {
+                std::string bytes = frameWsMessage(payload);
+                ws->sendFrame(bytes.data(), static_cast<int>(bytes.size()),
+                              Poco::Net::WebSocket::FRAME_BINARY);
+            }
+            if (closing_) {
+                if (last) {
+                    std::string bytes = frameWsMessage(*last);
+                    ws->sendFrame(bytes.data(), static_cast<int>(bytes.size()),
+                                  Poco::Net::WebSocket::FRAME_BINARY);
+                }
+                closeWith(kCloseNormal, "agent is shutting down");
+                return;
+            }
+            if (!dataReady) {
+                continue;
+            }
+            frame.resize(0);
+            int flags = 0;
+            int n = ws->receiveFrame(frame, flags);
+            if (n == 0 && flags == 0) {
+                finish({"the server closed the connection", std::nullopt, false});
+                return;
+            }
+            int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+            bool fin = (flags & Poco::Net::WebSocket::FRAME_FLAG_FIN) != 0;
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
+                ws->sendFrame(frame.begin(), n,
+                              static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                  static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG));
+                continue;
+            }
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_PONG) {
+                continue;
+            }
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+                closeWith(kCloseNormal, "the server closed the connection");
+                return;
+            }
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_TEXT) {
+                closeWith(kCloseProtocolError, "the server sent a text frame; OpAMP uses binary");
+                return;
+            }
+            message.append(frame.begin(), static_cast<std::size_t>(n));
+            if (message.size() > kMaxMessageBytes + 16) {
+                closeWith(kCloseTooBig, "the server sent a message over the 64 MiB limit");
+                return;
+            }
+            if (!fin) {
+                continue;
+            }
+            auto unframed = unframeWsMessage(message);
+            if (auto* error = std::get_if<WsFramingError>(&unframed)) {
+                closeWith(kCloseProtocolError, "bad message from the server: " + error->reason);
+                return;
+            }
+            std::string payload(std::get<WsMessage>(unframed).payload);
+            message.clear();
+            if (callbacks_.message) {
+                callbacks_.message(std::move(payload));
+            }
+        }
+    } catch (const Poco::Net::WebSocketException& e) {
+        int code = e.code() == Poco::Net::WebSocket::WS_ERR_PAYLOAD_TOO_BIG ? kCloseTooBig
+                                                                            : kCloseProtocolError;
+        closeWith(code, "WebSocket error: " + e.displayText());
+    } catch (const Poco::Exception& e) {
+        finish({"connection lost: " + e.displayText(), std::nullopt, false});
+    }
+}
+
+}  // namespace opampsup::opamp

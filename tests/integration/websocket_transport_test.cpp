@@ -1,0 +1,199 @@
+// The WebSocket transport against a real server on loopback.
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/WebSocket.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/opamp/WebSocketTransport.h"
+#include "support/TestWsServer.h"
+#include "support/Waiter.h"
+
+namespace opampsup::opamp {
+namespace {
+
+namespace pb = ::opamp::proto;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class WebSocketTransportTest : public ::testing::Test {
+  protected:
+    std::unique_ptr<WebSocketTransport> makeTransport(const std::string& endpoint) {
+        WebSocketTransport::Settings settings;
+        settings.endpoint = endpoint;
+        settings.headers = {{"Authorization", {"Bearer t0k3n"}}, {"X-Tenant", {"blue"}}};
+        settings.userAgent = "opampsupervisor-test/1.0";
+        settings.connectTimeout = 5s;
+        WebSocketTransport::Callbacks callbacks;
+        callbacks.connected = [this] { connected_.push(true); };
+        callbacks.message = [this](std::string payload) { received_.push(std::move(payload)); };
+        callbacks.disconnected = [this](WebSocketTransport::Disconnect d) {
+            disconnected_.push(std::move(d));
+        };
+        telemetry::LoggerOptions quiet;
+        quiet.level = telemetry::LogLevel::Error;
+        return std::make_unique<WebSocketTransport>(settings, callbacks,
+                                                    telemetry::Logger::create(quiet));
+    }
+
+    pb::AgentToServer hello(std::uint64_t sequence) {
+        pb::AgentToServer m;
+        m.set_instance_uid(std::string(16, '\x01'));
+        m.set_sequence_num(sequence);
+        m.set_capabilities(0x2001);
+        return m;
+    }
+
+    testing::TestWsServer server_;
+    testing::Waiter<bool> connected_;
+    testing::Waiter<std::string> received_;
+    testing::Waiter<WebSocketTransport::Disconnect> disconnected_;
+};
+
+TEST_F(WebSocketTransportTest, ConnectsWithHeadersAndExchangesMessages) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    auto headers = server_.connections().pop();
+    ASSERT_TRUE(headers);
+    EXPECT_EQ(headers->at("Authorization"), "Bearer t0k3n");
+    EXPECT_EQ(headers->at("X-Tenant"), "blue");
+    EXPECT_EQ(headers->at("User-Agent"), "opampsupervisor-test/1.0");
+
+    ASSERT_TRUE(transport->send(hello(1).SerializeAsString()));
+    auto first = server_.frames().pop();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->opcode, Poco::Net::WebSocket::FRAME_OP_BINARY);
+    EXPECT_EQ(first->payload[0], '\0');  // the OpAMP header
+    auto message = server_.messages().pop();
+    ASSERT_TRUE(message);
+    EXPECT_EQ(message->sequence_num(), 1U);
+    EXPECT_EQ(message->capabilities(), 0x2001U);
+
+    pb::ServerToAgent reply;
+    reply.set_capabilities(0x3);
+    reply.mutable_remote_config()->set_config_hash("abc");
+    server_.send(reply);
+    auto payload = received_.pop();
+    ASSERT_TRUE(payload);
+    pb::ServerToAgent decoded;
+    ASSERT_TRUE(decoded.ParseFromString(*payload));
+    EXPECT_EQ(decoded.remote_config().config_hash(), "abc");
+}
+
+TEST_F(WebSocketTransportTest, AnswersPingWithPong) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    ASSERT_TRUE(server_.connections().pop());
+    server_.sendFrame("are-you-there", static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                           static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING));
+    auto frame = server_.frames().pop();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->opcode, Poco::Net::WebSocket::FRAME_OP_PONG);
+    EXPECT_EQ(frame->payload, "are-you-there");
+}
+
+TEST_F(WebSocketTransportTest, CloseSendsTheLastMessageThenACloseFrame) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    pb::AgentToServer bye = hello(2);
+    bye.mutable_agent_disconnect();
+    transport->close(bye.SerializeAsString());
+    auto message = server_.messages().pop();
+    ASSERT_TRUE(message);
+    EXPECT_TRUE(message->has_agent_disconnect());
+    std::optional<testing::TestWsServer::Received> frame;
+    do {
+        frame = server_.frames().pop();
+    } while (frame && frame->opcode != Poco::Net::WebSocket::FRAME_OP_CLOSE);
+    EXPECT_TRUE(frame.has_value());
+    EXPECT_FALSE(disconnected_.pop(200ms).has_value());  // no callback for our own close
+    EXPECT_FALSE(transport->send("late"));
+}
+
+struct BadInput {
+    const char* name;
+    std::string bytes;
+    int flags;
+    const char* reason;
+};
+
+TEST_F(WebSocketTransportTest, HostileFramesEndTheConnectionWithAReason) {
+    const int binary = Poco::Net::WebSocket::FRAME_BINARY;
+    for (const BadInput& bad :
+         {BadInput{"header 1", std::string("\x01payload"), binary,
+                   "unsupported OpAMP message header 1"},
+          BadInput{"truncated header", std::string("\x80"), binary,
+                   "truncated OpAMP message header"},
+          BadInput{"empty", std::string(), binary, "empty WebSocket message"},
+          BadInput{"text", std::string("hello"), Poco::Net::WebSocket::FRAME_TEXT, "text frame"}}) {
+        auto transport = makeTransport(server_.endpoint());
+        transport->connect();
+        ASSERT_TRUE(connected_.pop()) << bad.name;
+        ASSERT_TRUE(server_.connections().pop()) << bad.name;
+        server_.sendFrame(bad.bytes, bad.flags);
+        auto d = disconnected_.pop();
+        ASSERT_TRUE(d) << bad.name;
+        EXPECT_THAT(d->reason, HasSubstr(bad.reason)) << bad.name;
+        EXPECT_FALSE(d->permanent);
+        EXPECT_FALSE(transport->isConnected());
+        EXPECT_FALSE(received_.pop(10ms).has_value()) << bad.name;
+    }
+}
+
+TEST_F(WebSocketTransportTest, ServerDropIsReported) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    ASSERT_TRUE(server_.connections().pop());
+    server_.drop();
+    auto d = disconnected_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(transport->isConnected());
+    // And it can connect again.
+    transport->connect();
+    EXPECT_TRUE(connected_.pop());
+}
+
+TEST_F(WebSocketTransportTest, RefusedUpgradeCarriesRetryAfter) {
+    server_.refuseWith(503, "7");
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    auto d = disconnected_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_THAT(d->reason, HasSubstr("HTTP 503"));
+    EXPECT_EQ(d->retryAfter, std::chrono::milliseconds(7000));
+    EXPECT_FALSE(d->permanent);
+
+    server_.refuseWith(429);
+    transport->connect();
+    d = disconnected_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(d->permanent);
+
+    server_.refuseWith(401);
+    transport->connect();
+    d = disconnected_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_THAT(d->reason, HasSubstr("HTTP 401"));
+    EXPECT_TRUE(d->permanent);
+}
+
+TEST_F(WebSocketTransportTest, NothingListening) {
+    std::string endpoint;
+    {
+        Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+        endpoint = "ws://127.0.0.1:" + std::to_string(probe.address().port()) + "/v1/opamp";
+    }
+    auto transport = makeTransport(endpoint);
+    transport->connect();
+    auto d = disconnected_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_THAT(d->reason, HasSubstr("cannot connect to " + endpoint));
+    EXPECT_FALSE(connected_.pop(10ms).has_value());
+}
+
+}  // namespace
+}  // namespace opampsup::opamp

@@ -1,0 +1,136 @@
+#include "support/TestWsServer.h"
+
+#include <Poco/Buffer.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/WebSocket.h>
+
+namespace opampsup::testing {
+
+class TestWsServer::Handler : public Poco::Net::HTTPRequestHandler {
+  public:
+    explicit Handler(TestWsServer& owner) : owner_(owner) {}
+
+    void handleRequest(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) override {
+        {
+            std::lock_guard<std::mutex> lock(owner_.mutex_);
+            if (owner_.refuseStatus_ != 0) {
+                response.setStatusAndReason(
+                    static_cast<Poco::Net::HTTPResponse::HTTPStatus>(owner_.refuseStatus_));
+                if (!owner_.retryAfter_.empty()) {
+                    response.set("Retry-After", owner_.retryAfter_);
+                }
+                response.setContentLength(0);
+                response.send();
+                return;
+            }
+        }
+        std::map<std::string, std::string> headers;
+        for (const auto& [name, value] : request) {
+            headers[name] = value;
+        }
+        Poco::Net::WebSocket ws(request, response);
+        {
+            std::lock_guard<std::mutex> lock(owner_.mutex_);
+            owner_.current_ = &ws;
+        }
+        owner_.connections_.push(headers);
+        Poco::Buffer<char> buffer(0);
+        try {
+            while (true) {
+                buffer.resize(0);
+                int flags = 0;
+                int n = ws.receiveFrame(buffer, flags);
+                if (n == 0 && flags == 0) {
+                    break;
+                }
+                int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+                std::string payload(buffer.begin(), static_cast<std::size_t>(n));
+                owner_.frames_.push({opcode, payload});
+                if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+                    break;
+                }
+                if (opcode == Poco::Net::WebSocket::FRAME_OP_BINARY && !payload.empty() &&
+                    payload[0] == '\0') {
+                    ::opamp::proto::AgentToServer message;
+                    if (message.ParseFromString(payload.substr(1))) {
+                        owner_.messages_.push(message);
+                    }
+                }
+            }
+        } catch (const Poco::Exception&) {
+            // The client went away or a test dropped the connection.
+        }
+        std::lock_guard<std::mutex> lock(owner_.mutex_);
+        // A newer connection may already have taken over; leave that one alone.
+        if (owner_.current_ == &ws) {
+            owner_.current_ = nullptr;
+        }
+    }
+
+  private:
+    TestWsServer& owner_;
+};
+
+class TestWsServer::Factory : public Poco::Net::HTTPRequestHandlerFactory {
+  public:
+    explicit Factory(TestWsServer& owner) : owner_(owner) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(
+        const Poco::Net::HTTPServerRequest&) override {
+        return new Handler(owner_);
+    }
+
+  private:
+    TestWsServer& owner_;
+};
+
+TestWsServer::TestWsServer() {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(4);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, params);
+    server_->start();
+}
+
+TestWsServer::~TestWsServer() {
+    drop();
+    server_->stopAll(true);
+}
+
+std::string TestWsServer::endpoint() const {
+    return "ws://127.0.0.1:" + std::to_string(server_->port()) + "/v1/opamp";
+}
+
+void TestWsServer::refuseWith(int status, const std::string& retryAfter) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refuseStatus_ = status;
+    retryAfter_ = retryAfter;
+}
+
+void TestWsServer::send(const ::opamp::proto::ServerToAgent& message) {
+    sendFrame(std::string(1, '\0') + message.SerializeAsString(),
+              Poco::Net::WebSocket::FRAME_BINARY);
+}
+
+void TestWsServer::sendFrame(const std::string& bytes, int flags) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_ != nullptr) {
+        current_->sendFrame(bytes.data(), static_cast<int>(bytes.size()), flags);
+    }
+}
+
+void TestWsServer::drop() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_ != nullptr) {
+        current_->shutdownReceive();
+        current_->shutdownSend();
+    }
+}
+
+}  // namespace opampsup::testing

@@ -1,0 +1,64 @@
+#pragma once
+
+// A minimal OpAMP WebSocket server on loopback for transport tests: it records what the
+// agent sends, and lets a test send messages, raw frames, refusals and disconnects.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <Poco/Net/HTTPServer.h>
+
+#include "opamp.pb.h"
+#include "support/Waiter.h"
+
+namespace Poco::Net {
+class WebSocket;
+}
+
+namespace opampsup::testing {
+
+class TestWsServer {
+  public:
+    struct Received {
+        int opcode = 0;       // WebSocket opcode of the frame
+        std::string payload;  // raw frame payload
+    };
+
+    TestWsServer();
+    ~TestWsServer();
+
+    std::string endpoint() const;
+
+    // Upgrades are refused with this status (and Retry-After when not empty); 0 accepts.
+    void refuseWith(int status, const std::string& retryAfter = "");
+
+    // Decoded AgentToServer messages (header byte checked), in arrival order.
+    Waiter<::opamp::proto::AgentToServer>& messages() { return messages_; }
+    // Every frame received, for tests of control frames.
+    Waiter<Received>& frames() { return frames_; }
+    // Request headers of each accepted upgrade, pushed once the connection can be used by
+    // send(): wait for it before sending.
+    Waiter<std::map<std::string, std::string>>& connections() { return connections_; }
+
+    void send(const ::opamp::proto::ServerToAgent& message);
+    void sendFrame(const std::string& bytes, int flags);
+    // Closes the TCP connection without a close frame.
+    void drop();
+
+  private:
+    class Handler;
+    class Factory;
+
+    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::mutex mutex_;
+    Poco::Net::WebSocket* current_ = nullptr;  // the connection of the running handler
+    int refuseStatus_ = 0;
+    std::string retryAfter_;
+    Waiter<::opamp::proto::AgentToServer> messages_;
+    Waiter<Received> frames_;
+    Waiter<std::map<std::string, std::string>> connections_;
+};
+
+}  // namespace opampsup::testing
