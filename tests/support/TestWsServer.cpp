@@ -28,6 +28,7 @@ class TestWsServer::Handler : public Poco::Net::HTTPRequestHandler {
                 }
                 response.setContentLength(0);
                 response.send();
+                owner_.refusals_.push(owner_.refuseStatus_);
                 return;
             }
         }

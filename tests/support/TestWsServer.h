@@ -36,6 +36,8 @@ class TestWsServer {
 
     // Decoded AgentToServer messages (header byte checked), in arrival order.
     Waiter<::opamp::proto::AgentToServer>& messages() { return messages_; }
+    // The HTTP status of each refused upgrade.
+    Waiter<int>& refusals() { return refusals_; }
     // Every frame received, for tests of control frames.
     Waiter<Received>& frames() { return frames_; }
     // Request headers of each accepted upgrade, pushed once the connection can be used by
@@ -59,6 +61,7 @@ class TestWsServer {
     Waiter<::opamp::proto::AgentToServer> messages_;
     Waiter<Received> frames_;
     Waiter<std::map<std::string, std::string>> connections_;
+    Waiter<int> refusals_;
 };
 
 }  // namespace opampsup::testing

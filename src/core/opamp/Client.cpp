@@ -1,0 +1,251 @@
+#include "core/opamp/Client.h"
+
+namespace opampsup::opamp {
+
+namespace pb = ::opamp::proto;
+
+Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state, Handlers handlers,
+               telemetry::Logger logger, Backoff::UnitRandom random)
+    : loop_(loop),
+      settings_(std::move(settings)),
+      state_(std::move(state)),
+      handlers_(std::move(handlers)),
+      logger_(std::move(logger)),
+      backoff_(settings_.backoff, std::move(random)) {
+    std::weak_ptr<bool> alive = alive_;
+    // Each callback hands its work to the loop; the weak token drops it if the client is
+    // destroyed before the loop gets to it.
+    auto onLoop = [this, alive](std::function<void()> work) {
+        loop_.post([alive, work = std::move(work)] {
+            if (alive.lock()) {
+                work();
+            }
+        });
+    };
+    WebSocketTransport::Callbacks callbacks;
+    callbacks.connected = [onLoop, this] { onLoop([this] { onConnected(); }); };
+    callbacks.message = [onLoop, this](std::string payload) {
+        onLoop([this, payload = std::move(payload)] { onMessage(payload); });
+    };
+    callbacks.disconnected = [onLoop, this](WebSocketTransport::Disconnect d) {
+        onLoop([this, d = std::move(d)] { onDisconnected(d); });
+    };
+    WebSocketTransport::Settings transportSettings{settings_.endpoint, settings_.headers,
+                                                   settings_.userAgent};
+    transport_ = std::make_unique<WebSocketTransport>(transportSettings, callbacks,
+                                                      logger_.named("websocket"));
+}
+
+Client::~Client() {
+    *alive_ = false;
+    alive_.reset();
+    if (transport_) {
+        transport_->close();
+    }
+}
+
+void Client::start() {
+    running_ = true;
+    connect();
+}
+
+void Client::stop() {
+    running_ = false;
+    for (auto* timer : {&reconnectTimer_, &heartbeatTimer_}) {
+        if (*timer) {
+            loop_.cancel(**timer);
+            timer->reset();
+        }
+    }
+    if (connected_) {
+        transport_->close(state_.disconnectMessage().SerializeAsString());
+    } else {
+        transport_->close();
+    }
+    connected_ = false;
+}
+
+void Client::connect() {
+    reconnectTimer_.reset();
+    if (!running_) {
+        return;
+    }
+    logger_.debug("Connecting to the OpAMP server", {{"endpoint", settings_.endpoint}});
+    transport_->connect();
+}
+
+void Client::onConnected() {
+    if (!running_) {
+        return;
+    }
+    connected_ = true;
+    backoff_.reset();
+    logger_.info("Connected to the OpAMP server", {{"endpoint", settings_.endpoint}});
+    // The first message of a connection is a full status report.
+    state_.markAllForSending();
+    send();
+    if (handlers_.connectionChanged) {
+        handlers_.connectionChanged(true);
+    }
+}
+
+void Client::onDisconnected(const WebSocketTransport::Disconnect& d) {
+    bool wasConnected = connected_;
+    connected_ = false;
+    if (heartbeatTimer_) {
+        loop_.cancel(*heartbeatTimer_);
+        heartbeatTimer_.reset();
+    }
+    if (!running_) {
+        return;
+    }
+    std::chrono::milliseconds delay{0};
+    if (d.permanent) {
+        // Retrying soon cannot help; try again rarely in case the server side is fixed.
+        delay = settings_.backoff.max;
+        backoff_.next();
+    } else if (d.retryAfter) {
+        delay = backoff_.nextWithHint(*d.retryAfter);
+    } else {
+        delay = backoff_.next();
+    }
+    logger_.warn(wasConnected ? "Lost the connection to the OpAMP server"
+                              : "Cannot connect to the OpAMP server",
+                 {{"endpoint", settings_.endpoint},
+                  {"reason", d.reason},
+                  {"retry_in_ms", std::to_string(delay.count())}});
+    if (wasConnected && handlers_.connectionChanged) {
+        handlers_.connectionChanged(false);
+    }
+    scheduleReconnect(delay);
+}
+
+void Client::scheduleReconnect(std::chrono::milliseconds delay) {
+    if (reconnectTimer_) {
+        loop_.cancel(*reconnectTimer_);
+    }
+    reconnectTimer_ = loop_.postAfter(delay, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock()) {
+            connect();
+        }
+    });
+}
+
+void Client::onMessage(const std::string& payload) {
+    pb::ServerToAgent message;
+    if (!message.ParseFromString(payload)) {
+        logger_.error("Cannot decode a message from the OpAMP server; reconnecting",
+                      {{"bytes", std::to_string(payload.size())}});
+        transport_->close();
+        connected_ = false;
+        scheduleReconnect(backoff_.next());
+        return;
+    }
+    ServerInstructions in = interpretServerMessage(message, state_.instanceUid());
+    for (const std::string& problem : in.problems) {
+        logger_.warn("Unexpected message from the OpAMP server", {{"problem", problem}});
+    }
+    if (in.ignored) {
+        return;
+    }
+    if (in.serverCapabilities) {
+        serverCapabilities_ = in.serverCapabilities;
+    }
+    if (in.error) {
+        handleServerError(*in.error);
+        return;
+    }
+    if (in.reportFullState) {
+        state_.markAllForSending();
+    }
+    if (in.reportAvailableComponents) {
+        state_.sendFullComponentsNext();
+    }
+    if (in.newInstanceUid) {
+        logger_.info("The OpAMP server assigned a new instance UID",
+                     {{"instance_uid", in.newInstanceUid->toString()}});
+        state_.setInstanceUid(*in.newInstanceUid);
+        if (handlers_.newInstanceUid) {
+            handlers_.newInstanceUid(*in.newInstanceUid);
+        }
+    }
+    if (in.restart && handlers_.restart) {
+        handlers_.restart();
+    }
+    if (in.remoteConfig && handlers_.remoteConfig) {
+        handlers_.remoteConfig(*in.remoteConfig);
+    }
+    if (in.connectionSettings && handlers_.connectionSettings) {
+        handlers_.connectionSettings(*in.connectionSettings);
+    }
+    if (in.packagesAvailable && handlers_.packagesAvailable) {
+        handlers_.packagesAvailable(*in.packagesAvailable);
+    }
+    if (in.customMessage && handlers_.customMessage) {
+        handlers_.customMessage(*in.customMessage);
+    }
+    // Only what changed goes back; an answer to a message that changed nothing would start
+    // a ping-pong between agent and server.
+    flush();
+}
+
+void Client::handleServerError(const ServerError& error) {
+    if (!error.retryable()) {
+        logger_.error("The OpAMP server rejected a message; it is not sent again",
+                      {{"error", error.message}});
+        return;
+    }
+    auto hint = std::chrono::duration_cast<std::chrono::milliseconds>(
+        error.retryAfter.value_or(std::chrono::nanoseconds{0}));
+    std::chrono::milliseconds delay = backoff_.nextWithHint(hint);
+    logger_.warn("The OpAMP server is unavailable; reconnecting later",
+                 {{"error", error.message}, {"retry_in_ms", std::to_string(delay.count())}});
+    transport_->close();
+    connected_ = false;
+    if (heartbeatTimer_) {
+        loop_.cancel(*heartbeatTimer_);
+        heartbeatTimer_.reset();
+    }
+    if (handlers_.connectionChanged) {
+        handlers_.connectionChanged(false);
+    }
+    scheduleReconnect(delay);
+}
+
+void Client::flush() {
+    if (connected_ && state_.hasPending()) {
+        send();
+    }
+}
+
+void Client::send() {
+    transport_->send(state_.nextMessage().SerializeAsString());
+    armHeartbeat();
+}
+
+void Client::setHeartbeatInterval(std::chrono::seconds interval) {
+    settings_.heartbeatInterval = interval;
+    armHeartbeat();
+}
+
+void Client::armHeartbeat() {
+    if (heartbeatTimer_) {
+        loop_.cancel(*heartbeatTimer_);
+        heartbeatTimer_.reset();
+    }
+    if (!connected_ || settings_.heartbeatInterval.count() == 0) {
+        return;
+    }
+    // Any message counts as a heartbeat, so the timer restarts at every send.
+    heartbeatTimer_ =
+        loop_.postAfter(settings_.heartbeatInterval, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) {
+                heartbeatTimer_.reset();
+                if (connected_) {
+                    send();
+                }
+            }
+        });
+}
+
+}  // namespace opampsup::opamp
