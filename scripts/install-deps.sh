@@ -7,7 +7,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libpoco-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
     libgtest-dev libgmock-dev
-    g++-mingw-w64-x86-64-posix
+    g++-mingw-w64-x86-64-posix clang-format
 )
 
 missing=()

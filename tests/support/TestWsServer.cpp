@@ -1,6 +1,7 @@
 #include "support/TestWsServer.h"
 
 #include <Poco/Buffer.h>
+#include <Poco/InflatingStream.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -9,6 +10,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/WebSocket.h>
+#include <Poco/StreamCopier.h>
 
 namespace opampsup::testing {
 
@@ -36,10 +38,15 @@ class TestWsServer::Handler : public Poco::Net::HTTPRequestHandler {
         for (const auto& [name, value] : request) {
             headers[name] = value;
         }
+        if (request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST) {
+            handlePoll(request, response, headers);
+            return;
+        }
         Poco::Net::WebSocket ws(request, response);
         {
             std::lock_guard<std::mutex> lock(owner_.mutex_);
             owner_.current_ = &ws;
+            owner_.lastWasHttp_ = false;
         }
         owner_.connections_.push(headers);
         Poco::Buffer<char> buffer(0);
@@ -76,6 +83,40 @@ class TestWsServer::Handler : public Poco::Net::HTTPRequestHandler {
     }
 
   private:
+    void handlePoll(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                    const std::map<std::string, std::string>& headers) {
+        std::string body;
+        if (request.get("Content-Encoding", "") == "gzip") {
+            Poco::InflatingInputStream inflate(request.stream(),
+                                               Poco::InflatingStreamBuf::STREAM_GZIP);
+            Poco::StreamCopier::copyToString(inflate, body);
+        } else {
+            Poco::StreamCopier::copyToString(request.stream(), body);
+        }
+        ::opamp::proto::AgentToServer message;
+        if (request.getContentType() != "application/x-protobuf" ||
+            !message.ParseFromString(body)) {
+            response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
+            response.send();
+            return;
+        }
+        ::opamp::proto::ServerToAgent reply;
+        {
+            std::lock_guard<std::mutex> lock(owner_.mutex_);
+            owner_.lastWasHttp_ = true;
+            if (!owner_.httpReplies_.empty()) {
+                reply = owner_.httpReplies_.front();
+                owner_.httpReplies_.pop_front();
+            }
+        }
+        owner_.connections_.push(headers);
+        owner_.messages_.push(message);
+        std::string bytes = reply.SerializeAsString();
+        response.setContentType("application/x-protobuf");
+        response.setContentLength(static_cast<std::streamsize>(bytes.size()));
+        response.send().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+
     TestWsServer& owner_;
 };
 
@@ -114,7 +155,18 @@ void TestWsServer::refuseWith(int status, const std::string& retryAfter) {
     retryAfter_ = retryAfter;
 }
 
+std::string TestWsServer::httpEndpoint() const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/opamp";
+}
+
 void TestWsServer::send(const ::opamp::proto::ServerToAgent& message) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (lastWasHttp_) {
+            httpReplies_.push_back(message);
+            return;
+        }
+    }
     sendFrame(std::string(1, '\0') + message.SerializeAsString(),
               Poco::Net::WebSocket::FRAME_BINARY);
 }

@@ -3,6 +3,7 @@
 // A minimal OpAMP WebSocket server on loopback for transport tests: it records what the
 // agent sends, and lets a test send messages, raw frames, refusals and disconnects.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,7 +30,8 @@ class TestWsServer {
     TestWsServer();
     ~TestWsServer();
 
-    std::string endpoint() const;
+    std::string endpoint() const;      // ws://
+    std::string httpEndpoint() const;  // http:// (the same server answers polling POSTs)
 
     // Upgrades are refused with this status (and Retry-After when not empty); 0 accepts.
     void refuseWith(int status, const std::string& retryAfter = "");
@@ -44,6 +46,7 @@ class TestWsServer {
     // send(): wait for it before sending.
     Waiter<std::map<std::string, std::string>>& connections() { return connections_; }
 
+    // Over WebSocket: sent at once. Over HTTP: the answer to the next request.
     void send(const ::opamp::proto::ServerToAgent& message);
     void sendFrame(const std::string& bytes, int flags);
     // Closes the TCP connection without a close frame.
@@ -62,6 +65,8 @@ class TestWsServer {
     Waiter<Received> frames_;
     Waiter<std::map<std::string, std::string>> connections_;
     Waiter<int> refusals_;
+    std::deque<::opamp::proto::ServerToAgent> httpReplies_;
+    bool lastWasHttp_ = false;
 };
 
 }  // namespace opampsup::testing

@@ -22,18 +22,18 @@ Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state,
             }
         });
     };
-    WebSocketTransport::Callbacks callbacks;
+    Transport::Callbacks callbacks;
     callbacks.connected = [onLoop, this] { onLoop([this] { onConnected(); }); };
     callbacks.message = [onLoop, this](std::string payload) {
         onLoop([this, payload = std::move(payload)] { onMessage(payload); });
     };
-    callbacks.disconnected = [onLoop, this](WebSocketTransport::Disconnect d) {
+    callbacks.disconnected = [onLoop, this](Transport::Disconnect d) {
         onLoop([this, d = std::move(d)] { onDisconnected(d); });
     };
-    WebSocketTransport::Settings transportSettings{settings_.endpoint, settings_.headers,
-                                                   settings_.userAgent};
-    transport_ = std::make_unique<WebSocketTransport>(transportSettings, callbacks,
-                                                      logger_.named("websocket"));
+    Transport::Settings transportSettings{settings_.endpoint, settings_.headers,
+                                          settings_.userAgent};
+    transport_ = makeTransport(transportSettings, callbacks, logger_.named("transport"));
+    transport_->setInstanceUid(state_.instanceUid());
 }
 
 Client::~Client() {
@@ -89,7 +89,7 @@ void Client::onConnected() {
     }
 }
 
-void Client::onDisconnected(const WebSocketTransport::Disconnect& d) {
+void Client::onDisconnected(const Transport::Disconnect& d) {
     bool wasConnected = connected_;
     connected_ = false;
     if (heartbeatTimer_) {
@@ -165,6 +165,7 @@ void Client::onMessage(const std::string& payload) {
         logger_.info("The OpAMP server assigned a new instance UID",
                      {{"instance_uid", in.newInstanceUid->toString()}});
         state_.setInstanceUid(*in.newInstanceUid);
+        transport_->setInstanceUid(*in.newInstanceUid);
         if (handlers_.newInstanceUid) {
             handlers_.newInstanceUid(*in.newInstanceUid);
         }
@@ -228,24 +229,32 @@ void Client::setHeartbeatInterval(std::chrono::seconds interval) {
     armHeartbeat();
 }
 
+std::chrono::seconds Client::sendInterval() const {
+    if (transport_->needsPolling() && settings_.heartbeatInterval.count() == 0) {
+        // HTTP must poll even with heartbeats off, or the server could never reach it.
+        return std::chrono::seconds(30);
+    }
+    return settings_.heartbeatInterval;
+}
+
 void Client::armHeartbeat() {
     if (heartbeatTimer_) {
         loop_.cancel(*heartbeatTimer_);
         heartbeatTimer_.reset();
     }
-    if (!connected_ || settings_.heartbeatInterval.count() == 0) {
+    std::chrono::seconds interval = sendInterval();
+    if (!connected_ || interval.count() == 0) {
         return;
     }
-    // Any message counts as a heartbeat, so the timer restarts at every send.
-    heartbeatTimer_ =
-        loop_.postAfter(settings_.heartbeatInterval, [this, alive = std::weak_ptr<bool>(alive_)] {
-            if (alive.lock()) {
-                heartbeatTimer_.reset();
-                if (connected_) {
-                    send();
-                }
+    // Any message counts as a heartbeat (or poll), so the timer restarts at every send.
+    heartbeatTimer_ = loop_.postAfter(interval, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock()) {
+            heartbeatTimer_.reset();
+            if (connected_) {
+                send();
             }
-        });
+        }
+    });
 }
 
 }  // namespace opampsup::opamp

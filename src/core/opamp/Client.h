@@ -14,7 +14,7 @@
 #include "core/opamp/AgentState.h"
 #include "core/opamp/Backoff.h"
 #include "core/opamp/ServerMessage.h"
-#include "core/opamp/WebSocketTransport.h"
+#include "core/opamp/Transport.h"
 #include "core/supervisor/EventLoop.h"
 #include "core/telemetry/Logger.h"
 
@@ -26,7 +26,7 @@ class Client {
         std::string endpoint;
         config::Headers headers;
         std::string userAgent;
-        // 0 disables heartbeats.
+        // 0 disables heartbeats (over HTTP, polling then uses the 30 s default).
         std::chrono::seconds heartbeatInterval{30};
         Backoff::Options backoff;
     };
@@ -64,7 +64,7 @@ class Client {
   private:
     void connect();
     void onConnected();
-    void onDisconnected(const WebSocketTransport::Disconnect& disconnect);
+    void onDisconnected(const Transport::Disconnect& disconnect);
     void onMessage(const std::string& payload);
     void handleServerError(const ServerError& error);
     void scheduleReconnect(std::chrono::milliseconds delay);
@@ -77,7 +77,9 @@ class Client {
     Handlers handlers_;
     telemetry::Logger logger_;
     Backoff backoff_;
-    std::unique_ptr<WebSocketTransport> transport_;
+    std::unique_ptr<Transport> transport_;
+    std::chrono::seconds sendInterval() const;
+
     // Tasks posted by the I/O thread check this, so none runs after the client is gone.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool running_ = false;

@@ -63,8 +63,7 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(
         }
         return std::chrono::seconds(seconds);
     }
-    std::optional<std::chrono::system_clock::time_point> target =
-        parseHttpDate(std::string(value));
+    std::optional<std::chrono::system_clock::time_point> target = parseHttpDate(std::string(value));
     if (!target) {
         return std::nullopt;
     }

@@ -2,9 +2,7 @@
 
 // One WebSocket connection to an OpAMP server, run by one I/O thread that does all reads
 // and writes on the socket (TLS sessions must not be used from two threads at once).
-// The client decides when to connect and reconnect; the transport reports what happened
-// through callbacks, which run on the I/O thread and must only hand work over (post it to
-// the event loop).
+// The client decides when to connect and reconnect.
 
 #include <atomic>
 #include <chrono>
@@ -16,51 +14,31 @@
 #include <string>
 #include <thread>
 
-#include "core/config/SupervisorConfig.h"
-#include "core/telemetry/Logger.h"
+#include "core/opamp/Transport.h"
 
 namespace opampsup::opamp {
 
-class WebSocketTransport {
+class WebSocketTransport : public Transport {
   public:
-    struct Settings {
-        std::string endpoint;  // ws:// URL
-        config::Headers headers;
-        std::string userAgent;
-        std::chrono::milliseconds connectTimeout{std::chrono::seconds(30)};
-    };
-
-    struct Disconnect {
-        std::string reason;
-        // The server said when to come back (Retry-After on a refused upgrade).
-        std::optional<std::chrono::milliseconds> retryAfter;
-        // The server refused for a reason retrying will not fix (4xx other than 408/429).
-        bool permanent = false;
-    };
-
-    struct Callbacks {
-        std::function<void()> connected;
-        std::function<void(std::string payload)> message;  // a ServerToAgent's bytes
-        std::function<void(Disconnect)> disconnected;      // failed to connect, or lost
-    };
-
     WebSocketTransport(Settings settings, Callbacks callbacks, telemetry::Logger logger);
-    ~WebSocketTransport();
+    ~WebSocketTransport() override;
     WebSocketTransport(const WebSocketTransport&) = delete;
     WebSocketTransport& operator=(const WebSocketTransport&) = delete;
 
     // Starts one connection attempt on a new I/O thread. Call again only after
     // `disconnected` was reported.
-    void connect();
+    void connect() override;
 
     // Queues one serialized AgentToServer; false when there is no open connection.
-    bool send(std::string payload);
+    bool send(std::string payload) override;
 
     // Sends `lastPayload` (the AgentDisconnect message) if connected, closes the
     // connection cleanly and waits for the I/O thread. No callback runs after it returns.
-    void close(std::optional<std::string> lastPayload = std::nullopt);
+    void close(std::optional<std::string> lastPayload = std::nullopt) override;
 
-    bool isConnected() const { return connected_; }
+    bool isConnected() const override { return connected_; }
+    bool needsPolling() const override { return false; }
+    void setInstanceUid(const Uuid&) override {}
 
   private:
     class Wakeup;
