@@ -81,6 +81,26 @@ TEST_F(WebSocketTransportTest, ConnectsWithHeadersAndExchangesMessages) {
     EXPECT_EQ(decoded.remote_config().config_hash(), "abc");
 }
 
+TEST_F(WebSocketTransportTest, FramesArrivingTogetherAreAllDelivered) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    ASSERT_TRUE(server_.connections().pop());
+    // Sent back to back, several frames share TCP segments and the transport's buffer.
+    for (int i = 0; i < 50; ++i) {
+        pb::ServerToAgent m;
+        m.set_flags(static_cast<std::uint64_t>(i));
+        server_.send(m);
+    }
+    for (int i = 0; i < 50; ++i) {
+        auto payload = received_.pop(2s);
+        ASSERT_TRUE(payload) << "message " << i << " did not arrive";
+        pb::ServerToAgent m;
+        ASSERT_TRUE(m.ParseFromString(*payload));
+        EXPECT_EQ(m.flags(), static_cast<std::uint64_t>(i));
+    }
+}
+
 TEST_F(WebSocketTransportTest, AnswersPingWithPong) {
     auto transport = makeTransport(server_.endpoint());
     transport->connect();

@@ -172,17 +172,22 @@ void WebSocketTransport::run() {
     };
     try {
         while (true) {
-            Poco::Net::Socket::SocketList readable{*ws, wakeup->socket()};
-            Poco::Net::Socket::SocketList writable;
-            Poco::Net::Socket::SocketList failed;
-            Poco::Net::Socket::select(readable, writable, failed, kIdleWait);
+            // Bytes a layer above the socket already holds (decrypted TLS records, Poco's
+            // WebSocket buffer) are invisible to select(): read them before waiting, or a
+            // frame that came with the previous one would wait for the next packet.
+            bool dataReady = ws->available() > 0;
             bool woken = false;
-            bool dataReady = false;
-            for (const Poco::Net::Socket& s : readable) {
-                if (s == wakeup->socket()) {
-                    woken = true;
-                } else {
-                    dataReady = true;
+            if (!dataReady) {
+                Poco::Net::Socket::SocketList readable{*ws, wakeup->socket()};
+                Poco::Net::Socket::SocketList writable;
+                Poco::Net::Socket::SocketList failed;
+                Poco::Net::Socket::select(readable, writable, failed, kIdleWait);
+                for (const Poco::Net::Socket& s : readable) {
+                    if (s == wakeup->socket()) {
+                        woken = true;
+                    } else {
+                        dataReady = true;
+                    }
                 }
             }
             if (woken) {
