@@ -1,13 +1,19 @@
 #include "support/TestWsServer.h"
 
+#include <mutex>
+
 #include <Poco/Buffer.h>
 #include <Poco/InflatingStream.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/StreamCopier.h>
@@ -134,6 +140,36 @@ class TestWsServer::Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 TestWsServer::TestWsServer() {
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+    start(socket);
+}
+
+TestWsServer::TestWsServer(const Tls& tls) : tls_(true) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        Poco::Net::initializeSSL();
+        Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject =
+            new Poco::Net::RejectCertificateHandler(true);
+        Poco::Net::SSLManager::instance().initializeServer(nullptr, reject, nullptr);
+    });
+    Poco::Net::Context::Params params;
+    params.privateKeyFile = tls.keyFile;
+    params.certificateFile = tls.certFile;
+    params.caLocation = tls.caFile;
+    params.verificationMode = tls.requireClientCertificate ? Poco::Net::Context::VERIFY_STRICT
+                                                           : Poco::Net::Context::VERIFY_NONE;
+    params.loadDefaultCAs = false;
+    Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+    // OpenSSL refuses client-certificate sessions without a session ID context.
+    context->enableSessionCache(true, "opampsup-test");
+    // Poco's extra check would match a client's certificate against the client's address;
+    // client certificates name agents, not hosts. The chain is still verified.
+    context->enableExtendedCertificateVerification(false);
+    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context);
+    start(socket);
+}
+
+void TestWsServer::start(Poco::Net::ServerSocket& socket) {
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket, params);
@@ -146,7 +182,8 @@ TestWsServer::~TestWsServer() {
 }
 
 std::string TestWsServer::endpoint() const {
-    return "ws://127.0.0.1:" + std::to_string(server_->port()) + "/v1/opamp";
+    return std::string(tls_ ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(server_->port()) +
+           "/v1/opamp";
 }
 
 void TestWsServer::refuseWith(int status, const std::string& retryAfter) {
@@ -156,7 +193,8 @@ void TestWsServer::refuseWith(int status, const std::string& retryAfter) {
 }
 
 std::string TestWsServer::httpEndpoint() const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/v1/opamp";
+    return std::string(tls_ ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(server_->port()) + "/v1/opamp";
 }
 
 void TestWsServer::send(const ::opamp::proto::ServerToAgent& message) {

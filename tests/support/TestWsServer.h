@@ -15,8 +15,9 @@
 #include "support/Waiter.h"
 
 namespace Poco::Net {
+class ServerSocket;
 class WebSocket;
-}
+}  // namespace Poco::Net
 
 namespace opampsup::testing {
 
@@ -27,11 +28,19 @@ class TestWsServer {
         std::string payload;  // raw frame payload
     };
 
+    struct Tls {
+        std::string certFile;
+        std::string keyFile;
+        std::string caFile;  // to verify client certificates
+        bool requireClientCertificate = false;
+    };
+
     TestWsServer();
+    explicit TestWsServer(const Tls& tls);
     ~TestWsServer();
 
-    std::string endpoint() const;      // ws://
-    std::string httpEndpoint() const;  // http:// (the same server answers polling POSTs)
+    std::string endpoint() const;      // ws:// (wss:// with TLS)
+    std::string httpEndpoint() const;  // http:// (https://): the same server answers polls
 
     // Upgrades are refused with this status (and Retry-After when not empty); 0 accepts.
     void refuseWith(int status, const std::string& retryAfter = "");
@@ -56,6 +65,9 @@ class TestWsServer {
     class Handler;
     class Factory;
 
+    void start(Poco::Net::ServerSocket& socket);
+
+    bool tls_ = false;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     std::mutex mutex_;
     Poco::Net::WebSocket* current_ = nullptr;  // the connection of the running handler

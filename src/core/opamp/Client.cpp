@@ -30,8 +30,11 @@ Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state,
     callbacks.disconnected = [onLoop, this](Transport::Disconnect d) {
         onLoop([this, d = std::move(d)] { onDisconnected(d); });
     };
-    Transport::Settings transportSettings{settings_.endpoint, settings_.headers,
-                                          settings_.userAgent};
+    Transport::Settings transportSettings;
+    transportSettings.endpoint = settings_.endpoint;
+    transportSettings.headers = settings_.headers;
+    transportSettings.userAgent = settings_.userAgent;
+    transportSettings.tls = settings_.tls;
     transport_ = makeTransport(transportSettings, callbacks, logger_.named("transport"));
     transport_->setInstanceUid(state_.instanceUid());
 }

@@ -26,6 +26,7 @@ class Client {
         std::string endpoint;
         config::Headers headers;
         std::string userAgent;
+        std::optional<config::TlsClientSettings> tls;
         // 0 disables heartbeats (over HTTP, polling then uses the 30 s default).
         std::chrono::seconds heartbeatInterval{30};
         Backoff::Options backoff;

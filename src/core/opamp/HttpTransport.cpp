@@ -7,10 +7,12 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include "core/opamp/RetryAfter.h"
+#include "core/opamp/TlsContext.h"
 #include "core/opamp/WebSocketTransport.h"
 #include "core/opamp/WsFraming.h"
 
@@ -145,7 +147,8 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
                                                              bool deliverResponse) {
     try {
         Poco::URI uri(settings_.endpoint);
-        Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+        std::unique_ptr<Poco::Net::HTTPClientSession> sessionPtr = makeHttpSession(settings_);
+        Poco::Net::HTTPClientSession& session = *sessionPtr;
         session.setTimeout(Poco::Timespan(
             std::chrono::duration_cast<std::chrono::microseconds>(settings_.connectTimeout)
                 .count()));
@@ -216,19 +219,30 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
     }
 }
 
+std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings) {
+    Poco::URI uri(settings.endpoint);
+    if (uri.getScheme() == "wss" || uri.getScheme() == "https") {
+        Poco::Net::Context::Ptr context =
+            makeClientTlsContext(settings.tls.value_or(config::TlsClientSettings{}), uri.getHost());
+        return std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
+                                                               context);
+    }
+    return std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+}
+
 std::unique_ptr<Transport> makeTransport(Transport::Settings settings,
                                          Transport::Callbacks callbacks, telemetry::Logger logger) {
     std::string scheme = Poco::URI(settings.endpoint).getScheme();
-    if (scheme == "ws") {
+    if (scheme == "ws" || scheme == "wss") {
         return std::make_unique<WebSocketTransport>(std::move(settings), std::move(callbacks),
                                                     std::move(logger));
     }
-    if (scheme == "http") {
+    if (scheme == "http" || scheme == "https") {
         return std::make_unique<HttpTransport>(std::move(settings), std::move(callbacks),
                                                std::move(logger));
     }
     throw std::invalid_argument("unsupported OpAMP endpoint scheme \"" + scheme +
-                                "\" (this build supports ws:// and http://; TLS is not built yet)");
+                                "\" (use ws://, wss://, http:// or https://)");
 }
 
 }  // namespace opampsup::opamp

@@ -122,7 +122,14 @@ void WebSocketTransport::run() {
         wakeup = wakeup_;
     }
     Poco::URI uri(settings_.endpoint);
-    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+    std::unique_ptr<Poco::Net::HTTPClientSession> sessionPtr;
+    try {
+        sessionPtr = makeHttpSession(settings_);
+    } catch (const std::exception& e) {
+        finish({e.what(), std::nullopt, true});
+        return;
+    }
+    Poco::Net::HTTPClientSession& session = *sessionPtr;
     session.setTimeout(Poco::Timespan(
         std::chrono::duration_cast<std::chrono::microseconds>(settings_.connectTimeout).count()));
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,

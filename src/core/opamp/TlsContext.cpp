@@ -1,0 +1,145 @@
+#include "core/opamp/TlsContext.h"
+
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SSLManager.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+namespace opampsup::opamp {
+namespace {
+
+void initialiseOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        Poco::Net::initializeSSL();
+        // Without this, Poco falls back to a handler that asks on the console whether to
+        // accept a bad certificate. A service must refuse it and say why.
+        Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject =
+            new Poco::Net::RejectCertificateHandler(false);
+        Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, nullptr);
+    });
+}
+
+std::string openSslError() {
+    unsigned long code = ERR_get_error();
+    if (code == 0) {
+        return "unknown OpenSSL error";
+    }
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    ERR_clear_error();
+    return buffer;
+}
+
+struct BioDeleter {
+    void operator()(BIO* bio) const { BIO_free(bio); }
+};
+using Bio = std::unique_ptr<BIO, BioDeleter>;
+
+Bio memoryBio(const std::string& pem) {
+    return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+int protocolVersion(const std::string& version) {
+    if (version == "1.0") {
+        return TLS1_VERSION;
+    }
+    if (version == "1.1") {
+        return TLS1_1_VERSION;
+    }
+    if (version == "1.3") {
+        return TLS1_3_VERSION;
+    }
+    return TLS1_2_VERSION;
+}
+
+void addCaPem(SSL_CTX* ctx, const std::string& pem) {
+    Bio bio = memoryBio(pem);
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        X509_STORE_add_cert(store, cert);
+        X509_free(cert);
+        ++added;
+    }
+    ERR_clear_error();  // the loop ends on a "no start line" error
+    if (added == 0) {
+        throw std::runtime_error("server.tls.ca_pem holds no PEM certificate");
+    }
+}
+
+void useCertificatePem(SSL_CTX* ctx, const std::string& certPem, const std::string& keyPem) {
+    Bio certBio = memoryBio(certPem);
+    X509* cert = PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr);
+    if (cert == nullptr || SSL_CTX_use_certificate(ctx, cert) != 1) {
+        X509_free(cert);
+        throw std::runtime_error("server.tls.cert_pem cannot be used: " + openSslError());
+    }
+    X509_free(cert);
+    Bio keyBio = memoryBio(keyPem);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr);
+    if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+        EVP_PKEY_free(key);
+        throw std::runtime_error("server.tls.key_pem cannot be used: " + openSslError());
+    }
+    EVP_PKEY_free(key);
+}
+
+}  // namespace
+
+Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
+                                             const std::string& host) {
+    initialiseOnce();
+    Poco::Net::Context::Params params;
+    params.verificationMode =
+        s.insecureSkipVerify ? Poco::Net::Context::VERIFY_NONE : Poco::Net::Context::VERIFY_RELAXED;
+    params.verificationDepth = 9;
+    params.loadDefaultCAs = (s.caFile.empty() && s.caPem.empty()) || s.includeSystemCaCertsPool;
+    params.caLocation = s.caFile;
+    params.certificateFile = s.certFile;
+    params.privateKeyFile = s.keyFile;
+    Poco::Net::Context::Ptr context;
+    try {
+        context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+    } catch (const Poco::Exception& e) {
+        throw std::runtime_error("cannot set up TLS from server.tls: " + e.displayText());
+    }
+    // OpenSSL checks the name during the handshake (below). Poco's own check is off: it
+    // resolves the certificate's names through DNS, which can hang and proves less.
+    context->enableExtendedCertificateVerification(false);
+    SSL_CTX* ctx = context->sslContext();
+    if (!s.insecureSkipVerify) {
+        const std::string& expected = s.serverNameOverride.empty() ? host : s.serverNameOverride;
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+        // An IP address must appear as an IP SAN; anything else is matched as a DNS name.
+        if (X509_VERIFY_PARAM_set1_ip_asc(param, expected.c_str()) != 1 &&
+            X509_VERIFY_PARAM_set1_host(param, expected.c_str(), 0) != 1) {
+            throw std::runtime_error("cannot verify the server's name \"" + expected +
+                                     "\": " + openSslError());
+        }
+        ERR_clear_error();
+    }
+    if (!s.caPem.empty()) {
+        addCaPem(ctx, s.caPem);
+    }
+    if (!s.certPem.empty() || !s.keyPem.empty()) {
+        useCertificatePem(ctx, s.certPem, s.keyPem);
+    }
+    if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(s.minVersion)) != 1 ||
+        (!s.maxVersion.empty() &&
+         SSL_CTX_set_max_proto_version(ctx, protocolVersion(s.maxVersion)) != 1)) {
+        throw std::runtime_error("cannot apply server.tls min_version/max_version: " +
+                                 openSslError());
+    }
+    return context;
+}
+
+}  // namespace opampsup::opamp

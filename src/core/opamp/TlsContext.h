@@ -1,0 +1,22 @@
+#pragma once
+
+// The TLS side of an OpAMP client connection (wss://, https://), built from the supervisor's
+// `server.tls` settings. OpenSSL is initialised the first time a context is made, so a
+// supervisor that never uses TLS never pays for it.
+
+#include <Poco/Net/Context.h>
+
+#include "core/config/SupervisorConfig.h"
+
+namespace opampsup::opamp {
+
+// Verification is on unless insecure_skip_verify: the chain must lead to ca_file/ca_pem
+// (or the system CAs when neither is given, or include_system_ca_certs_pool is set) and
+// the certificate must name `host` (or server_name_override), as a DNS name or an IP
+// address. TLS 1.2 is the minimum unless min_version says otherwise. One context serves
+// one connection attempt, so the expected name is exact. Throws std::runtime_error naming
+// the setting that could not be applied.
+Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& settings,
+                                             const std::string& host);
+
+}  // namespace opampsup::opamp

@@ -1,0 +1,178 @@
+// wss:// and https:// against loopback servers with certificates made for the test.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/opamp/Transport.h"
+#include "support/TempDir.h"
+#include "support/TestPki.h"
+#include "support/TestWsServer.h"
+
+namespace opampsup::opamp {
+namespace {
+
+namespace pb = ::opamp::proto;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class TlsTest : public ::testing::Test {
+  protected:
+    TlsTest() : pki_(dir_.path(), {"localhost", "127.0.0.1"}) {}
+
+    std::unique_ptr<testing::TestWsServer> server(bool requireClientCert = false,
+                                                  const testing::TestPki* pki = nullptr) {
+        const testing::TestPki& p = pki != nullptr ? *pki : pki_;
+        return std::make_unique<testing::TestWsServer>(testing::TestWsServer::Tls{
+            p.serverCert.string(), p.serverKey.string(), p.caCert.string(), requireClientCert});
+    }
+
+    std::unique_ptr<Transport> transport(const std::string& endpoint,
+                                         const config::TlsClientSettings& tls) {
+        Transport::Settings settings;
+        settings.endpoint = endpoint;
+        settings.userAgent = "tls-test";
+        settings.connectTimeout = 5s;
+        settings.tls = tls;
+        Transport::Callbacks callbacks;
+        callbacks.connected = [this] { connected_.push(true); };
+        callbacks.message = [this](std::string payload) { received_.push(std::move(payload)); };
+        callbacks.disconnected = [this](Transport::Disconnect d) { lost_.push(std::move(d)); };
+        telemetry::LoggerOptions quiet;
+        quiet.level = telemetry::LogLevel::Error;
+        return makeTransport(settings, callbacks, telemetry::Logger::create(quiet));
+    }
+
+    config::TlsClientSettings trusting(const std::filesystem::path& ca) {
+        config::TlsClientSettings tls;
+        tls.caFile = ca.string();
+        return tls;
+    }
+
+    // Sends one message and expects the server to get it: the TLS session really works.
+    void exchange(Transport& t, testing::TestWsServer& s) {
+        pb::AgentToServer m;
+        m.set_sequence_num(7);
+        ASSERT_TRUE(t.send(m.SerializeAsString()));
+        auto got = s.messages().pop();
+        ASSERT_TRUE(got);
+        EXPECT_EQ(got->sequence_num(), 7U);
+    }
+
+    testing::TempDir dir_;
+    testing::TestPki pki_;
+    testing::Waiter<bool> connected_;
+    testing::Waiter<std::string> received_;
+    testing::Waiter<Transport::Disconnect> lost_;
+};
+
+TEST_F(TlsTest, WssWithTheServersCaFile) {
+    auto s = server();
+    auto t = transport(s->endpoint(), trusting(pki_.caCert));
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*t, *s);
+    pb::ServerToAgent reply;
+    reply.set_flags(1);
+    ASSERT_TRUE(s->connections().pop());
+    s->send(reply);
+    EXPECT_TRUE(received_.pop());
+}
+
+TEST_F(TlsTest, HttpsWithTheCaAsPem) {
+    auto s = server();
+    config::TlsClientSettings tls;
+    tls.caPem = testing::readText(pki_.caCert);
+    auto t = transport(s->httpEndpoint(), tls);
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*t, *s);
+    EXPECT_TRUE(received_.pop());  // the (empty) answer to the POST
+}
+
+TEST_F(TlsTest, UntrustedServerIsRefused) {
+    auto s = server();
+    for (const std::string& endpoint : {s->endpoint(), s->httpEndpoint()}) {
+        auto t = transport(endpoint, trusting(pki_.otherCaCert));
+        t->connect();
+        if (endpoint.rfind("https", 0) == 0) {
+            ASSERT_TRUE(connected_.pop());  // HTTP finds out on its first request
+            pb::AgentToServer m;
+            t->send(m.SerializeAsString());
+        }
+        auto d = lost_.pop();
+        ASSERT_TRUE(d) << endpoint;
+        EXPECT_THAT(d->reason, HasSubstr("ertificate")) << endpoint;
+        EXPECT_FALSE(s->messages().pop(50ms).has_value());
+    }
+}
+
+TEST_F(TlsTest, CertificateForAnotherHostIsRefused) {
+    testing::TempDir otherDir;
+    testing::TestPki wrongName(otherDir.path(), {"opamp.example.com"});
+    auto s = server(false, &wrongName);
+    auto t = transport(s->endpoint(), trusting(wrongName.caCert));
+    t->connect();
+    auto d = lost_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_THAT(d->reason, HasSubstr("ertificate"));
+    EXPECT_FALSE(connected_.pop(50ms).has_value());
+    EXPECT_FALSE(s->messages().pop(50ms).has_value());
+
+    // server_name_override names what the certificate must say.
+    config::TlsClientSettings overridden = trusting(wrongName.caCert);
+    overridden.serverNameOverride = "opamp.example.com";
+    auto o = transport(s->endpoint(), overridden);
+    o->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*o, *s);
+}
+
+TEST_F(TlsTest, InsecureSkipVerifyAcceptsAnyCertificate) {
+    auto s = server();
+    config::TlsClientSettings tls = trusting(pki_.otherCaCert);
+    tls.insecureSkipVerify = true;
+    auto t = transport(s->endpoint(), tls);
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*t, *s);
+}
+
+TEST_F(TlsTest, MutualTlsWithAClientCertificate) {
+    auto s = server(true);
+    {
+        auto t = transport(s->endpoint(), trusting(pki_.caCert));  // no client certificate
+        t->connect();
+        EXPECT_TRUE(lost_.pop().has_value());
+        EXPECT_FALSE(connected_.pop(50ms).has_value());
+    }
+    config::TlsClientSettings fromFiles = trusting(pki_.caCert);
+    fromFiles.certFile = pki_.clientCert.string();
+    fromFiles.keyFile = pki_.clientKey.string();
+    auto t = transport(s->endpoint(), fromFiles);
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*t, *s);
+    t->close();
+
+    config::TlsClientSettings fromPem = trusting(pki_.caCert);
+    fromPem.certPem = testing::readText(pki_.clientCert);
+    fromPem.keyPem = testing::readText(pki_.clientKey);
+    auto p = transport(s->endpoint(), fromPem);
+    p->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*p, *s);
+}
+
+TEST_F(TlsTest, UnusableSettingsArePermanentFailuresWithAReason) {
+    config::TlsClientSettings tls;
+    tls.caPem = "not a certificate";
+    auto t = transport("wss://127.0.0.1:1/v1/opamp", tls);
+    t->connect();
+    auto d = lost_.pop();
+    ASSERT_TRUE(d);
+    EXPECT_THAT(d->reason, HasSubstr("server.tls.ca_pem holds no PEM certificate"));
+    EXPECT_TRUE(d->permanent);
+}
+
+}  // namespace
+}  // namespace opampsup::opamp

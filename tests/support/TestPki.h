@@ -1,0 +1,26 @@
+#pragma once
+
+// Certificates for TLS tests, made fresh with OpenSSL in a test's directory: a CA, a server
+// certificate for the given names signed by it, a client certificate, and an unrelated CA.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace opampsup::testing {
+
+struct TestPki {
+    // `serverNames`: DNS names and IP addresses for the server certificate's SAN.
+    TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames);
+
+    std::filesystem::path caCert;
+    std::filesystem::path serverCert;
+    std::filesystem::path serverKey;
+    std::filesystem::path clientCert;
+    std::filesystem::path clientKey;
+    std::filesystem::path otherCaCert;  // trusts nothing the server presents
+};
+
+std::string readText(const std::filesystem::path& path);
+
+}  // namespace opampsup::testing
