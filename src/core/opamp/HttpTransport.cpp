@@ -7,12 +7,11 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "core/opamp/HttpSession.h"
 #include "core/opamp/RetryAfter.h"
-#include "core/opamp/TlsContext.h"
 #include "core/opamp/WebSocketTransport.h"
 #include "core/opamp/WsFraming.h"
 
@@ -146,21 +145,9 @@ void HttpTransport::run() {
 std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& payload,
                                                              bool deliverResponse) {
     try {
-        Poco::URI uri(settings_.endpoint);
         std::unique_ptr<Poco::Net::HTTPClientSession> sessionPtr = makeHttpSession(settings_);
         Poco::Net::HTTPClientSession& session = *sessionPtr;
-        session.setTimeout(Poco::Timespan(
-            std::chrono::duration_cast<std::chrono::microseconds>(settings_.connectTimeout)
-                .count()));
-        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST,
-                                       uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
-                                       Poco::Net::HTTPMessage::HTTP_1_1);
-        for (const auto& [name, values] : settings_.headers) {
-            for (const std::string& value : values) {
-                request.add(name, value);
-            }
-        }
-        request.set("User-Agent", settings_.userAgent);
+        Poco::Net::HTTPRequest request = makeRequest(settings_, Poco::Net::HTTPRequest::HTTP_POST);
         request.setContentType("application/x-protobuf");
         request.set("Accept-Encoding", "gzip");
         {
@@ -217,17 +204,6 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
             "cannot reach the OpAMP server at " + settings_.endpoint + ": " + e.what(),
             std::nullopt, false};
     }
-}
-
-std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings) {
-    Poco::URI uri(settings.endpoint);
-    if (uri.getScheme() == "wss" || uri.getScheme() == "https") {
-        Poco::Net::Context::Ptr context =
-            makeClientTlsContext(settings.tls.value_or(config::TlsClientSettings{}), uri.getHost());
-        return std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
-                                                               context);
-    }
-    return std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
 }
 
 std::unique_ptr<Transport> makeTransport(Transport::Settings settings,

@@ -14,10 +14,6 @@
 #include "core/opamp/Uuid.h"
 #include "core/telemetry/Logger.h"
 
-namespace Poco::Net {
-class HTTPClientSession;
-}
-
 namespace opampsup::opamp {
 
 class Transport {
@@ -61,10 +57,6 @@ class Transport {
     // The UID some transports send in headers (HTTP's OpAMP-Instance-UID).
     virtual void setInstanceUid(const Uuid& uid) = 0;
 };
-
-// An HTTP(S) session for `endpoint`: plain for ws:// and http://, TLS for wss:// and
-// https://. Throws std::runtime_error when the TLS settings cannot be applied.
-std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings);
 
 // The transport for the endpoint's scheme. Throws std::invalid_argument for other schemes.
 std::unique_ptr<Transport> makeTransport(Transport::Settings settings,

@@ -10,6 +10,7 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/URI.h>
 
+#include "core/opamp/HttpSession.h"
 #include "core/opamp/RetryAfter.h"
 #include "core/opamp/WsFraming.h"
 
@@ -130,17 +131,7 @@ void WebSocketTransport::run() {
         return;
     }
     Poco::Net::HTTPClientSession& session = *sessionPtr;
-    session.setTimeout(Poco::Timespan(
-        std::chrono::duration_cast<std::chrono::microseconds>(settings_.connectTimeout).count()));
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
-                                   uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-    for (const auto& [name, values] : settings_.headers) {
-        for (const std::string& value : values) {
-            request.add(name, value);
-        }
-    }
-    request.set("User-Agent", settings_.userAgent);
+    Poco::Net::HTTPRequest request = makeRequest(settings_, Poco::Net::HTTPRequest::HTTP_GET);
     Poco::Net::HTTPResponse response;
     std::unique_ptr<Poco::Net::WebSocket> ws;
     try {
