@@ -729,6 +729,26 @@ TEST_F(ConfigLoaderTest, UnknownExtensionType) {
                                                  "client_auth: {username: u, password: p}\n"));
 }
 
+TEST_F(ConfigLoaderTest, ServerProxyIsOurs) {
+    SupervisorConfig c = load(R"(server:
+  endpoint: wss://opamp.example.com/v1/opamp
+  proxy:
+    url: http://agent:pw@proxy.corp:3128
+    headers:
+      X-Proxy-Tenant: blue
+agent:
+  executable: EXE
+)")
+                             .config;
+    ASSERT_TRUE(c.server.proxy.has_value());
+    EXPECT_EQ(c.server.proxy->url, "http://agent:pw@proxy.corp:3128");
+    EXPECT_EQ(c.server.proxy->headers.at("X-Proxy-Tenant"), std::vector<std::string>{"blue"});
+    EXPECT_FALSE(load(kMinimal).config.server.proxy.has_value());
+    EXPECT_EQ(onlyProblem("server:\n  endpoint: ws://h:1\n  proxy:\n    url: "
+                          "socks5://p:1080\nagent:\n  executable: EXE\n"),
+              "4:10: server.proxy.url: \"socks5://p:1080\" is not an http://host:port proxy URL");
+}
+
 TEST_F(ConfigLoaderTest, DuplicateKeys) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  executable: EXE\n"),
               "5:3: agent.executable: key is defined more than once in this map");

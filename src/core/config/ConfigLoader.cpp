@@ -189,6 +189,24 @@ void readServer(MapReader& root, SupervisorConfig& cfg) {
         }
     }
     server->string("auth", cfg.server.auth);
+    if (std::optional<MapReader> proxy = server->section("proxy")) {
+        config::ProxySettings p;
+        if (std::optional<YAML::Mark> at = proxy->string("url", p.url); at && !p.url.empty()) {
+            try {
+                Poco::URI uri(p.url);
+                if (uri.getScheme() != "http" || uri.getHost().empty()) {
+                    ctx.problem(*at, "server.proxy.url",
+                                "\"" + p.url + "\" is not an http://host:port proxy URL");
+                }
+            } catch (const Poco::Exception& e) {
+                ctx.problem(*at, "server.proxy.url",
+                            "\"" + p.url + "\" is not a valid URL: " + e.message());
+            }
+        }
+        proxy->headers("headers", p.headers);
+        proxy->finish();
+        cfg.server.proxy = p;
+    }
     server->finish();
 }
 

@@ -55,11 +55,18 @@ struct TlsServerSettings {
 // HTTP headers: a name may carry several values, as Go's http.Header.
 using Headers = std::map<std::string, std::vector<std::string>>;
 
+// Ours (not in the Go supervisor): an HTTP proxy for the OpAMP connection only.
+struct ProxySettings {
+    std::string url;  // http://[user:password@]host:port; empty disables the environment's
+    Headers headers;  // sent with the CONNECT request
+};
+
 struct ServerSettings {
     std::string endpoint;  // ws://, wss:// (WebSocket) or http://, https:// (HTTP polling)
     Headers headers;
     std::optional<TlsClientSettings> tls;  // set when the config has a `tls` section
     std::string auth;                      // component ID of an entry in `extensions`
+    std::optional<ProxySettings> proxy;    // ours; HTTP(S)_PROXY/NO_PROXY when absent
 };
 
 struct Capabilities {

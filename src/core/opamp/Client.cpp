@@ -35,6 +35,7 @@ Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state,
     transportSettings.headers = settings_.headers;
     transportSettings.userAgent = settings_.userAgent;
     transportSettings.tls = settings_.tls;
+    transportSettings.proxy = settings_.proxy;
     transport_ = makeTransport(transportSettings, callbacks, logger_.named("transport"));
     transport_->setInstanceUid(state_.instanceUid());
 }

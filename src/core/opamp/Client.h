@@ -27,6 +27,7 @@ class Client {
         config::Headers headers;
         std::string userAgent;
         std::optional<config::TlsClientSettings> tls;
+        std::optional<ProxyRoute> proxy;
         // 0 disables heartbeats (over HTTP, polling then uses the 30 s default).
         std::chrono::seconds heartbeatInterval{30};
         Backoff::Options backoff;

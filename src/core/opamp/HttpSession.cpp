@@ -1,25 +1,78 @@
 #include "core/opamp/HttpSession.h"
 
+#include <stdexcept>
+
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/URI.h>
 
 #include "core/opamp/TlsContext.h"
 
 namespace opampsup::opamp {
 
+namespace {
+
+// Asks the proxy for a tunnel to host:port and returns the socket once it stands.
+Poco::Net::StreamSocket openTunnel(const ProxyRoute& proxy, const std::string& host,
+                                   std::uint16_t port, Poco::Timespan timeout) {
+    Poco::Net::StreamSocket socket;
+    socket.connect(Poco::Net::SocketAddress(proxy.host, proxy.port), timeout);
+    socket.setReceiveTimeout(timeout);
+    socket.setSendTimeout(timeout);
+    Poco::Net::HTTPClientSession proxySession(socket);
+    std::string target = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    target += ":" + std::to_string(port);
+    Poco::Net::HTTPRequest connect(Poco::Net::HTTPRequest::HTTP_CONNECT, target,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    connect.setHost(target);
+    for (const auto& [name, values] : proxy.connectHeaders) {
+        for (const std::string& value : values) {
+            connect.add(name, value);
+        }
+    }
+    proxySession.sendRequest(connect);
+    Poco::Net::HTTPResponse response;
+    proxySession.receiveResponse(response);
+    if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
+        throw std::runtime_error(
+            "the proxy " + proxy.host + ":" + std::to_string(proxy.port) + " (from " +
+            proxy.source + ") refused the tunnel to " + target + ": HTTP " +
+            std::to_string(static_cast<int>(response.getStatus())) + " " + response.getReason());
+    }
+    return proxySession.detachSocket();
+}
+
+}  // namespace
+
 std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings) {
     Poco::URI uri(settings.endpoint);
-    std::unique_ptr<Poco::Net::HTTPClientSession> session;
-    if (uri.getScheme() == "wss" || uri.getScheme() == "https") {
-        Poco::Net::Context::Ptr context =
+    bool secure = uri.getScheme() == "wss" || uri.getScheme() == "https";
+    Poco::Timespan timeout(
+        std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count());
+    Poco::Net::Context::Ptr context;
+    if (secure) {
+        context =
             makeClientTlsContext(settings.tls.value_or(config::TlsClientSettings{}), uri.getHost());
+    }
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    if (settings.proxy) {
+        Poco::Net::StreamSocket tunnel =
+            openTunnel(*settings.proxy, uri.getHost(), uri.getPort(), timeout);
+        // The TLS handshake runs over the tunnel here. The session gets the connected
+        // socket as a plain HTTPClientSession: Poco 1.11's HTTPSClientSession(socket)
+        // throws on a connected socket, and reads and writes go through TLS either way.
+        Poco::Net::StreamSocket connected =
+            secure ? Poco::Net::SecureStreamSocket::attach(tunnel, uri.getHost(), context) : tunnel;
+        session = std::make_unique<Poco::Net::HTTPClientSession>(connected);
+    } else if (secure) {
         session =
             std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), context);
     } else {
         session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }
-    session->setTimeout(Poco::Timespan(
-        std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count()));
+    session->setTimeout(timeout);
     return session;
 }
 
@@ -28,6 +81,8 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
     Poco::Net::HTTPRequest request(method,
                                    uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
                                    Poco::Net::HTTPMessage::HTTP_1_1);
+    // Set here because a session built on a proxy tunnel does not know the host.
+    request.setHost(uri.getHost(), uri.getPort());
     for (const auto& [name, values] : settings.headers) {
         for (const std::string& value : values) {
             request.add(name, value);

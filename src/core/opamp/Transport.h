@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/config/SupervisorConfig.h"
+#include "core/opamp/Proxy.h"
 #include "core/opamp/Uuid.h"
 #include "core/telemetry/Logger.h"
 
@@ -25,6 +26,8 @@ class Transport {
         std::chrono::milliseconds connectTimeout{std::chrono::seconds(30)};
         // For wss:// and https://; the defaults (verify against the system CAs) otherwise.
         std::optional<config::TlsClientSettings> tls;
+        // A CONNECT proxy to tunnel through (see Proxy.h for how it is chosen).
+        std::optional<ProxyRoute> proxy;
     };
 
     struct Disconnect {
