@@ -68,6 +68,10 @@ class TestWsServer::Handler : public Poco::Net::HTTPRequestHandler {
                 std::string payload(buffer.begin(), static_cast<std::size_t>(n));
                 owner_.frames_.push({opcode, payload});
                 if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+                    // Answer the close, as a server should.
+                    ws.sendFrame(payload.data(), static_cast<int>(payload.size()),
+                                 static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                     static_cast<int>(Poco::Net::WebSocket::FRAME_OP_CLOSE));
                     break;
                 }
                 if (opcode == Poco::Net::WebSocket::FRAME_OP_BINARY && !payload.empty() &&

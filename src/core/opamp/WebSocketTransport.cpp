@@ -53,6 +53,29 @@ constexpr int kCloseTooBig = 1009;
 // wake-up can be noticed.
 const Poco::Timespan kIdleWait(60, 0);
 
+// After our close frame, the server answers with its own (RFC 6455 5.5.1). Waiting for
+// it, briefly, lets the server read everything we sent before the TCP connection goes.
+void awaitServerClose(Poco::Net::WebSocket& ws, Poco::Buffer<char>& frame) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    try {
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (ws.available() <= 0 &&
+                !ws.poll(Poco::Timespan(0, 100 * 1000), Poco::Net::Socket::SELECT_READ)) {
+                continue;
+            }
+            frame.resize(0);
+            int flags = 0;
+            int n = ws.receiveFrame(frame, flags);
+            if ((n == 0 && flags == 0) || (flags & Poco::Net::WebSocket::FRAME_OP_BITMASK) ==
+                                              Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+                return;
+            }
+        }
+    } catch (const Poco::Exception&) {
+        // The server closed without answering; nothing more to wait for.
+    }
+}
+
 }  // namespace
 
 WebSocketTransport::WebSocketTransport(Settings settings, Callbacks callbacks,
@@ -214,6 +237,7 @@ void WebSocketTransport::run() {
                                   Poco::Net::WebSocket::FRAME_BINARY);
                 }
                 closeWith(kCloseNormal, "agent is shutting down");
+                awaitServerClose(*ws, frame);
                 return;
             }
             if (!dataReady) {
