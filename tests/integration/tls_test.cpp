@@ -89,6 +89,27 @@ TEST_F(TlsTest, HttpsWithTheCaAsPem) {
     EXPECT_TRUE(received_.pop());  // the (empty) answer to the POST
 }
 
+// The test server's certificate has an ECDSA key: over TLS 1.2 an RSA-only suite list
+// leaves nothing to agree on, an ECDSA suite works. This shows the list is applied.
+TEST_F(TlsTest, CipherSuitesAndCurvesAreApplied) {
+    auto s = server();
+    config::TlsClientSettings tls = trusting(pki_.caCert);
+    tls.maxVersion = "1.2";
+    tls.cipherSuites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"};
+    auto refused = transport(s->endpoint(), tls);
+    refused->connect();
+    auto d = lost_.pop();
+    ASSERT_TRUE(d) << "an RSA-only suite list connected to an ECDSA server";
+    EXPECT_THAT(d->reason, HasSubstr("handshake"));
+
+    tls.cipherSuites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+    tls.curvePreferences = {"X25519", "P256"};
+    auto accepted = transport(s->endpoint(), tls);
+    accepted->connect();
+    ASSERT_TRUE(connected_.pop());
+    exchange(*accepted, *s);
+}
+
 TEST_F(TlsTest, UntrustedServerIsRefused) {
     auto s = server();
     for (const std::string& endpoint : {s->endpoint(), s->httpEndpoint()}) {

@@ -593,6 +593,25 @@ agent:
   executable: EXE
 )"),
               "4:5: server.tls: set ca_file or ca_pem, not both");
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    cipher_suites: [TLS_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256]
+agent:
+  executable: EXE
+)"),
+              "4:45: server.tls.cipher_suites: unknown cipher suite "
+              "\"ECDHE-RSA-AES128-GCM-SHA256\" (use Go's names, such as "
+              "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+    EXPECT_EQ(onlyProblem(R"(server:
+  endpoint: wss://localhost:4320
+  tls:
+    curve_preferences: [X25519, P-256]
+agent:
+  executable: EXE
+)"),
+              "4:33: server.tls.curve_preferences: unsupported curve \"P-256\" (expected "
+              "X25519, P256, P384 or P521)");
 }
 
 TEST_F(ConfigLoaderTest, HealthCheckProblems) {

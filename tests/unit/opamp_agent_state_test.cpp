@@ -133,6 +133,32 @@ TEST(AgentState, OneShotFlagsAndRequests) {
     EXPECT_FALSE(next.has_connection_settings_request());
 }
 
+TEST(AgentState, CustomMessagesGoOnceEachInOrderAndAreBounded) {
+    AgentState state(kUid, 1);
+    state.nextMessage();
+    pb::CustomMessage first;
+    first.set_capability("io.example.cap");
+    first.set_type("ping");
+    first.set_data("1");
+    pb::CustomMessage second = first;
+    second.set_data("2");
+    ASSERT_TRUE(state.queueCustomMessage(first));
+    ASSERT_TRUE(state.queueCustomMessage(second));
+    ASSERT_TRUE(state.hasPending());
+    EXPECT_EQ(state.nextMessage().custom_message().data(), "1");
+    ASSERT_TRUE(state.hasPending());
+    EXPECT_EQ(state.nextMessage().custom_message().data(), "2");
+    EXPECT_FALSE(state.hasPending());
+    // A full state does not repeat events.
+    state.markAllForSending();
+    EXPECT_FALSE(state.nextMessage().has_custom_message());
+
+    for (std::size_t i = 0; i < AgentState::kMaxQueuedCustomMessages; ++i) {
+        ASSERT_TRUE(state.queueCustomMessage(first));
+    }
+    EXPECT_FALSE(state.queueCustomMessage(first));
+}
+
 TEST(AgentState, CapabilityChangeIsSentAndDisconnectIsLast) {
     AgentState state(kUid, 1);
     state.nextMessage();

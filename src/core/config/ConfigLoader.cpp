@@ -10,6 +10,7 @@
 #include <Poco/URI.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/config/TlsNames.h"
 #include "core/config/YamlReader.h"
 #include "platform/os.h"
 #include "platform/paths.h"
@@ -103,8 +104,24 @@ void readCommonTls(MapReader& tls, Tls& out) {
             *minAt, tls.childPath("min_version"),
             "min_version " + out.minVersion + " is newer than max_version " + out.maxVersion);
     }
-    tls.stringList("cipher_suites", out.cipherSuites);
-    tls.stringList("curve_preferences", out.curvePreferences);
+    std::vector<YAML::Mark> suiteMarks;
+    tls.stringList("cipher_suites", out.cipherSuites, &suiteMarks);
+    for (std::size_t i = 0; i < out.cipherSuites.size() && i < suiteMarks.size(); ++i) {
+        if (!openSslCipherName(out.cipherSuites[i])) {
+            ctx.problem(suiteMarks[i], tls.childPath("cipher_suites"),
+                        "unknown cipher suite \"" + out.cipherSuites[i] +
+                            "\" (use Go's names, such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+        }
+    }
+    std::vector<YAML::Mark> curveMarks;
+    tls.stringList("curve_preferences", out.curvePreferences, &curveMarks);
+    for (std::size_t i = 0; i < out.curvePreferences.size() && i < curveMarks.size(); ++i) {
+        if (!openSslGroupName(out.curvePreferences[i])) {
+            ctx.problem(curveMarks[i], tls.childPath("curve_preferences"),
+                        "unsupported curve \"" + out.curvePreferences[i] +
+                            "\" (expected X25519, P256, P384 or P521)");
+        }
+    }
     tls.boolean("include_system_ca_certs_pool", out.includeSystemCaCertsPool);
     tls.duration("reload_interval", out.reloadInterval);
 

@@ -80,6 +80,14 @@ void AgentState::sendFullComponentsNext() {
     pending_ |= kAvailableComponents;
 }
 
+bool AgentState::queueCustomMessage(const pb::CustomMessage& message) {
+    if (customMessages_.size() >= kMaxQueuedCustomMessages) {
+        return false;
+    }
+    customMessages_.push_back(message);
+    return true;
+}
+
 bool AgentState::hasPending() const {
     // Capabilities travel in every message anyway, so a change to them alone is still a
     // reason to send; the other bits count only when there is a value to carry.
@@ -92,7 +100,8 @@ bool AgentState::hasPending() const {
     withValue |= customCapabilities_ ? kCustomCapabilities : 0U;
     withValue |= availableComponents_ ? kAvailableComponents : 0U;
     withValue |= connectionSettingsStatus_ ? kConnectionSettingsStatus : 0U;
-    return (pending_ & withValue) != 0 || requestUid_ || csr_.has_value();
+    return (pending_ & withValue) != 0 || requestUid_ || csr_.has_value() ||
+           !customMessages_.empty();
 }
 
 pb::AgentToServer AgentState::nextMessage() {
@@ -137,6 +146,10 @@ pb::AgentToServer AgentState::nextMessage() {
     if (csr_) {
         *m.mutable_connection_settings_request() = *csr_;
         csr_.reset();
+    }
+    if (!customMessages_.empty()) {
+        *m.mutable_custom_message() = std::move(customMessages_.front());
+        customMessages_.pop_front();
     }
     pending_ = 0;
     return m;

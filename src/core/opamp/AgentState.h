@@ -7,7 +7,9 @@
 //
 // Not thread-safe: owned by the supervisor loop.
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -35,6 +37,11 @@ class AgentState {
     void setInstanceUid(const Uuid& uid);
     // Asks the server for a new instance UID in the next message.
     void requestInstanceUid();
+    // Custom messages are events, not state: each goes out once, one per message, in order.
+    // Returns false when kMaxQueuedCustomMessages are already waiting (the caller reports the
+    // drop).
+    bool queueCustomMessage(const ::opamp::proto::CustomMessage& message);
+    static constexpr std::size_t kMaxQueuedCustomMessages = 64;
     // A CSR to send once.
     void setConnectionSettingsRequest(const ::opamp::proto::ConnectionSettingsRequest& request);
 
@@ -77,6 +84,7 @@ class AgentState {
     std::uint64_t sequenceNum_ = 0;
     std::uint32_t pending_ = 0;
     bool requestUid_ = false;
+    std::deque<::opamp::proto::CustomMessage> customMessages_;
     bool fullComponents_ = false;
     std::optional<::opamp::proto::ConnectionSettingsRequest> csr_;
 

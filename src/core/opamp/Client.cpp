@@ -67,6 +67,7 @@ void Client::stop() {
         transport_->close();
     }
     connected_ = false;
+    confirmed_ = false;
 }
 
 void Client::connect() {
@@ -83,19 +84,31 @@ void Client::onConnected() {
         return;
     }
     connected_ = true;
-    backoff_.reset();
-    logger_.info("Connected to the OpAMP server", {{"endpoint", settings_.endpoint}});
+    confirmed_ = false;
     // The first message of a connection is a full status report.
     state_.markAllForSending();
     send();
+    // A WebSocket upgrade proves the server is there. An HTTP "connection" proves nothing
+    // until a request is answered: confirming earlier would reset the backoff on every
+    // failed poll and retry a broken server in a tight loop.
+    if (!transport_->needsPolling()) {
+        confirmConnection();
+    }
+}
+
+void Client::confirmConnection() {
+    confirmed_ = true;
+    backoff_.reset();
+    logger_.info("Connected to the OpAMP server", {{"endpoint", settings_.endpoint}});
     if (handlers_.connectionChanged) {
         handlers_.connectionChanged(true);
     }
 }
 
 void Client::onDisconnected(const Transport::Disconnect& d) {
-    bool wasConnected = connected_;
+    bool wasConnected = confirmed_;
     connected_ = false;
+    confirmed_ = false;
     if (heartbeatTimer_) {
         loop_.cancel(*heartbeatTimer_);
         heartbeatTimer_.reset();
@@ -140,14 +153,16 @@ void Client::onMessage(const std::string& payload) {
     if (!message.ParseFromString(payload)) {
         logger_.error("Cannot decode a message from the OpAMP server; reconnecting",
                       {{"bytes", std::to_string(payload.size())}});
-        transport_->close();
-        connected_ = false;
-        scheduleReconnect(backoff_.next());
+        dropConnection(backoff_.next());
         return;
     }
     ServerInstructions in = interpretServerMessage(message, state_.instanceUid());
     for (const std::string& problem : in.problems) {
         logger_.warn("Unexpected message from the OpAMP server", {{"problem", problem}});
+    }
+    // Any answer but an error shows the server is there (even one meant for another agent).
+    if (!confirmed_ && !in.error) {
+        confirmConnection();
     }
     if (in.ignored) {
         return;
@@ -205,22 +220,39 @@ void Client::handleServerError(const ServerError& error) {
     std::chrono::milliseconds delay = backoff_.nextWithHint(hint);
     logger_.warn("The OpAMP server is unavailable; reconnecting later",
                  {{"error", error.message}, {"retry_in_ms", std::to_string(delay.count())}});
+    dropConnection(delay);
+}
+
+void Client::dropConnection(std::chrono::milliseconds reconnectDelay) {
     transport_->close();
+    bool wasConfirmed = confirmed_;
     connected_ = false;
+    confirmed_ = false;
     if (heartbeatTimer_) {
         loop_.cancel(*heartbeatTimer_);
         heartbeatTimer_.reset();
     }
-    if (handlers_.connectionChanged) {
+    if (wasConfirmed && handlers_.connectionChanged) {
         handlers_.connectionChanged(false);
     }
-    scheduleReconnect(delay);
+    scheduleReconnect(reconnectDelay);
 }
 
 void Client::flush() {
-    if (connected_ && state_.hasPending()) {
+    // More than one message when several custom messages wait: each needs its own.
+    while (connected_ && state_.hasPending()) {
         send();
     }
+}
+
+bool Client::sendCustomMessage(const ::opamp::proto::CustomMessage& message) {
+    if (!state_.queueCustomMessage(message)) {
+        logger_.warn("Dropped a custom message for the server: too many are waiting to be sent",
+                     {{"capability", message.capability()}, {"type", message.type()}});
+        return false;
+    }
+    flush();
+    return true;
 }
 
 void Client::send() {

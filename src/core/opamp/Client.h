@@ -58,9 +58,12 @@ class Client {
     // Change the state through this, then call flush() to send what changed.
     AgentState& state() { return state_; }
     void flush();
+    // Queues a custom message for the server and sends it when connected. False (and a log
+    // line) when too many are already waiting.
+    bool sendCustomMessage(const ::opamp::proto::CustomMessage& message);
 
     void setHeartbeatInterval(std::chrono::seconds interval);
-    bool connected() const { return connected_; }
+    bool connected() const { return confirmed_; }
     std::optional<std::uint64_t> serverCapabilities() const { return serverCapabilities_; }
 
   private:
@@ -69,6 +72,10 @@ class Client {
     void onDisconnected(const Transport::Disconnect& disconnect);
     void onMessage(const std::string& payload);
     void handleServerError(const ServerError& error);
+    void confirmConnection();
+    // Closes the transport, tells the handler if the connection had been confirmed, and
+    // reconnects after the delay.
+    void dropConnection(std::chrono::milliseconds reconnectDelay);
     void scheduleReconnect(std::chrono::milliseconds delay);
     void send();
     void armHeartbeat();
@@ -85,7 +92,8 @@ class Client {
     // Tasks posted by the I/O thread check this, so none runs after the client is gone.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool running_ = false;
-    bool connected_ = false;
+    bool connected_ = false;  // the transport is up: messages can be sent
+    bool confirmed_ = false;  // the server has shown it is there (upgrade or an answer)
     std::optional<std::uint64_t> serverCapabilities_;
     std::optional<supervisor::EventLoop::TimerId> reconnectTimer_;
     std::optional<supervisor::EventLoop::TimerId> heartbeatTimer_;

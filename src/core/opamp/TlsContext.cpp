@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "core/config/TlsNames.h"
+
 namespace opampsup::opamp {
 namespace {
 
@@ -93,6 +95,52 @@ void useCertificatePem(SSL_CTX* ctx, const std::string& certPem, const std::stri
     EVP_PKEY_free(key);
 }
 
+// Go's names, mapped to OpenSSL's. The loader has rejected unknown names already; one that
+// slips through (a config built in code) is an error here too, never silently dropped.
+void applyCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& suites) {
+    if (suites.empty()) {
+        return;
+    }
+    std::string tls12;
+    std::string tls13;
+    for (const auto& suite : suites) {
+        auto name = config::openSslCipherName(suite);
+        if (!name) {
+            throw std::runtime_error("server.tls.cipher_suites: unknown cipher suite \"" + suite +
+                                     "\"");
+        }
+        std::string& list = name->tls13 ? tls13 : tls12;
+        list += (list.empty() ? "" : ":") + name->name;
+    }
+    // Each protocol generation keeps its defaults unless the list names suites of it (Go
+    // never lets TLS 1.3 suites be chosen at all; we honour them when named).
+    if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, tls12.c_str()) != 1) {
+        throw std::runtime_error("server.tls.cipher_suites: " + openSslError());
+    }
+    if (!tls13.empty() && SSL_CTX_set_ciphersuites(ctx, tls13.c_str()) != 1) {
+        throw std::runtime_error("server.tls.cipher_suites: " + openSslError());
+    }
+    ERR_clear_error();
+}
+
+void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves) {
+    if (curves.empty()) {
+        return;
+    }
+    std::string list;
+    for (const auto& curve : curves) {
+        auto name = config::openSslGroupName(curve);
+        if (!name) {
+            throw std::runtime_error("server.tls.curve_preferences: unsupported curve \"" + curve +
+                                     "\"");
+        }
+        list += (list.empty() ? "" : ":") + *name;
+    }
+    if (SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1) {
+        throw std::runtime_error("server.tls.curve_preferences: " + openSslError());
+    }
+}
+
 }  // namespace
 
 Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
@@ -139,6 +187,8 @@ Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
         throw std::runtime_error("cannot apply server.tls min_version/max_version: " +
                                  openSslError());
     }
+    applyCipherSuites(ctx, s.cipherSuites);
+    applyCurves(ctx, s.curvePreferences);
     return context;
 }
 

@@ -24,6 +24,10 @@ class Transport {
         config::Headers headers;
         std::string userAgent;
         std::chrono::milliseconds connectTimeout{std::chrono::seconds(30)};
+        // WebSocket only: after this long without a frame from the server, send a ping; if
+        // nothing arrives for as long again, the connection is dead (a half-open TCP
+        // connection, a NAT that forgot us) and is reported lost. 0 disables.
+        std::chrono::milliseconds keepaliveInterval{std::chrono::seconds(30)};
         // For wss:// and https://; the defaults (verify against the system CAs) otherwise.
         std::optional<config::TlsClientSettings> tls;
         // A CONNECT proxy to tunnel through (see Proxy.h for how it is chosen).

@@ -1,5 +1,8 @@
 #include "core/opamp/WebSocketTransport.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <Poco/Buffer.h>
 #include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -46,6 +49,7 @@ class WebSocketTransport::Wakeup {
 namespace {
 
 constexpr int kCloseNormal = 1000;
+constexpr int kCloseGoingAway = 1001;
 constexpr int kCloseProtocolError = 1002;
 constexpr int kCloseTooBig = 1009;
 
@@ -191,8 +195,28 @@ void WebSocketTransport::run() {
         }
         finish({reason, std::nullopt, false});
     };
+    using Clock = std::chrono::steady_clock;
+    const auto keepalive = settings_.keepaliveInterval;
+    Clock::time_point lastHeard = Clock::now();
+    std::optional<Clock::time_point> pingSent;
     try {
         while (true) {
+            if (keepalive.count() > 0) {
+                auto now = Clock::now();
+                if (pingSent && now - *pingSent >= keepalive) {
+                    closeWith(kCloseGoingAway,
+                              "the server did not answer a WebSocket ping within " +
+                                  std::to_string(keepalive.count()) +
+                                  " ms; the connection is dead");
+                    return;
+                }
+                if (!pingSent && now - lastHeard >= keepalive) {
+                    ws->sendFrame("", 0,
+                                  static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                      static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING));
+                    pingSent = now;
+                }
+            }
             // Bytes a layer above the socket already holds (decrypted TLS records, Poco's
             // WebSocket buffer) are invisible to select(): read them before waiting, or a
             // frame that came with the previous one would wait for the next packet.
@@ -202,7 +226,14 @@ void WebSocketTransport::run() {
                 Poco::Net::Socket::SocketList readable{*ws, wakeup->socket()};
                 Poco::Net::Socket::SocketList writable;
                 Poco::Net::Socket::SocketList failed;
-                Poco::Net::Socket::select(readable, writable, failed, kIdleWait);
+                Poco::Timespan wait = kIdleWait;
+                if (keepalive.count() > 0) {
+                    auto due = (pingSent ? *pingSent : lastHeard) + keepalive - Clock::now();
+                    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(due);
+                    wait = Poco::Timespan(std::clamp<Poco::Timespan::TimeDiff>(
+                        micros.count(), 1000, kIdleWait.totalMicroseconds()));
+                }
+                Poco::Net::Socket::select(readable, writable, failed, wait);
                 for (const Poco::Net::Socket& s : readable) {
                     if (s == wakeup->socket()) {
                         woken = true;
@@ -250,6 +281,9 @@ void WebSocketTransport::run() {
                 finish({"the server closed the connection", std::nullopt, false});
                 return;
             }
+            // Any frame shows the server is alive, a pong or otherwise.
+            lastHeard = Clock::now();
+            pingSent.reset();
             int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
             bool fin = (flags & Poco::Net::WebSocket::FRAME_FLAG_FIN) != 0;
             if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
