@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/opamp/WebSocketTransport.h"
+#include "support/DevServerFixture.h"
 #include "support/TestWsServer.h"
 #include "support/Waiter.h"
 
@@ -18,8 +19,10 @@ using namespace std::chrono_literals;
 
 class WebSocketTransportTest : public ::testing::Test {
   protected:
-    std::unique_ptr<WebSocketTransport> makeTransport(const std::string& endpoint) {
+    std::unique_ptr<WebSocketTransport> makeTransport(const std::string& endpoint,
+                                                      std::chrono::milliseconds keepalive = 30s) {
         WebSocketTransport::Settings settings;
+        settings.keepaliveInterval = keepalive;
         settings.endpoint = endpoint;
         settings.headers = {{"Authorization", {"Bearer t0k3n"}}, {"X-Tenant", {"blue"}}};
         settings.userAgent = "opampsupervisor-test/1.0";
@@ -213,6 +216,37 @@ TEST_F(WebSocketTransportTest, NothingListening) {
     ASSERT_TRUE(d);
     EXPECT_THAT(d->reason, HasSubstr("cannot connect to " + endpoint));
     EXPECT_FALSE(connected_.pop(10ms).has_value());
+}
+
+// The test server never answers pings: a silent connection is found dead after one
+// keepalive interval for the ping and one for the missing answer.
+TEST_F(WebSocketTransportTest, KeepalivePingFindsADeadConnection) {
+    auto t = makeTransport(server_.endpoint(), 200ms);
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    bool sawPing = false;
+    while (auto frame = server_.frames().pop(2s)) {
+        if (frame->opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
+            sawPing = true;
+            break;
+        }
+    }
+    EXPECT_TRUE(sawPing) << "no ping after an idle keepalive interval";
+    auto lost = disconnected_.pop(2s);
+    ASSERT_TRUE(lost) << "a server that never answers was not detected";
+    EXPECT_THAT(lost->reason, HasSubstr("did not answer a WebSocket ping"));
+}
+
+// A server that answers pings (the dev server does) keeps the connection up indefinitely.
+TEST_F(WebSocketTransportTest, KeepaliveAnsweredKeepsTheConnection) {
+    testing::DevServerFixture devServer;
+    auto t = makeTransport(devServer.endpoint("ws"), 100ms);
+    t->connect();
+    ASSERT_TRUE(connected_.pop());
+    // Ten keepalive intervals without any message: only pings and pongs flow.
+    EXPECT_FALSE(disconnected_.pop(1s).has_value());
+    EXPECT_TRUE(t->send(hello(1).SerializeAsString()));
+    EXPECT_TRUE(received_.pop());
 }
 
 }  // namespace

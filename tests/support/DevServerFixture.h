@@ -1,0 +1,76 @@
+#pragma once
+
+// Runs the dev server in the test process on free loopback ports and drives it through its
+// JSON admin API, exactly as a user or the quick start would: every call below is an HTTP
+// request to the admin listener.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Poco/JSON/Object.h>
+
+#include "DevServer.h"
+#include "opamp.pb.h"
+
+namespace opampsup::testing {
+
+class DevServerFixture {
+  public:
+    struct Tls {
+        std::string certFile;
+        std::string keyFile;
+        std::string clientCaFile;  // set for mTLS
+    };
+
+    DevServerFixture();
+    explicit DevServerFixture(const Tls& tls);
+    ~DevServerFixture();
+
+    // "ws" / "http" (or "wss" / "https" with TLS): the OpAMP endpoint for that transport.
+    std::string endpoint(const std::string& scheme) const;
+    devserver::DevServer& server() { return *server_; }
+
+    struct Reply {
+        int status = 0;
+        std::string body;
+        Poco::JSON::Object::Ptr json;  // null when the body is not a JSON object
+    };
+    Reply request(const std::string& method, const std::string& path, const std::string& body = "");
+
+    // The agent as GET /api/agents/{uid} shows it; null when the server does not know it.
+    Poco::JSON::Object::Ptr agent(const std::string& uid);
+    // Polls the agent until `ready` holds; null after the timeout.
+    Poco::JSON::Object::Ptr waitForAgent(
+        const std::string& uid, const std::function<bool(const Poco::JSON::Object&)>& ready,
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    // Messages recorded for the agent, decoded back into protobuf.
+    std::vector<::opamp::proto::AgentToServer> agentMessages(const std::string& uid);
+    std::vector<::opamp::proto::ServerToAgent> serverMessages(const std::string& uid);
+    // Waits until at least `count` agent messages satisfy `match`; returns them all.
+    std::vector<::opamp::proto::AgentToServer> waitForAgentMessages(
+        const std::string& uid,
+        const std::function<bool(const ::opamp::proto::AgentToServer&)>& match, std::size_t count,
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    // Admin actions; each expects HTTP 200 and fails the test otherwise.
+    std::string pushConfig(const std::string& uid, const std::string& name,
+                           const std::string& yaml);  // the config hash, hex
+    void restart(const std::string& uid);
+    void reportFullState(const std::string& uid);
+    void customMessage(const std::string& uid, const std::string& capability,
+                       const std::string& type, const std::string& data);
+    void fault(const std::string& json);
+    void clearFaults();
+
+  private:
+    void expectOk(const Reply& reply, const std::string& what);
+
+    std::unique_ptr<devserver::DevServer> server_;
+};
+
+}  // namespace opampsup::testing

@@ -1,0 +1,111 @@
+#pragma once
+
+// What the dev server knows about its agents: the latest value of every status field each
+// agent reported, the messages waiting for it, the remote config it should run, and a bounded
+// record of every message in both directions. It also decides the server's answer to each
+// agent message, the way a real server would (ReportFullState after a gap, the full
+// component map when only a hash is known, a new instance UID on request).
+//
+// Thread-safe: connection handlers and the admin API call it concurrently.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/opamp/Uuid.h"
+#include "opamp.pb.h"
+
+namespace opampsup::devserver {
+
+enum class TransportKind { WebSocket, Http };
+
+// A live WebSocket connection; the registry writes to it from any thread.
+class AgentConnection {
+  public:
+    virtual ~AgentConnection() = default;
+    virtual bool send(const ::opamp::proto::ServerToAgent& message) = 0;
+    // Closes the TCP connection without a close frame, as a failing network would.
+    virtual void drop() = 0;
+};
+
+class AgentRegistry {
+  public:
+    // The capabilities the dev server announces.
+    static constexpr std::uint64_t kServerCapabilities = 0x7F;
+
+    explicit AgentRegistry(std::size_t recordLimit = 10000);
+
+    // Takes one message from an agent and returns the answer to send. `connection` is set for
+    // WebSocket agents (null over HTTP); `newConnection` marks the first message of a
+    // connection.
+    ::opamp::proto::ServerToAgent onAgentMessage(const ::opamp::proto::AgentToServer& message,
+                                                 TransportKind transport, const std::string& peer,
+                                                 const std::shared_ptr<AgentConnection>& connection,
+                                                 bool newConnection);
+    // Records a message the server refused to process and the answer it gave instead (an
+    // injected error); the agent's known state does not change.
+    void recordRefused(const ::opamp::proto::AgentToServer& message, TransportKind transport,
+                       const ::opamp::proto::ServerToAgent& reply);
+    void onConnectionClosed(const std::shared_ptr<AgentConnection>& connection);
+
+    // Admin actions on one agent, by its UID text. They return false for an unknown agent.
+    // A WebSocket agent gets the message at once; an HTTP agent with its next poll.
+    bool send(const std::string& agent, ::opamp::proto::ServerToAgent message);
+    // Remembers the config as the agent's desired one and sends it.
+    bool setRemoteConfig(const std::string& agent, const ::opamp::proto::AgentRemoteConfig& config);
+
+    std::vector<std::string> agentIds() const;
+    std::string agentsJson() const;
+    std::optional<std::string> agentJson(const std::string& agent) const;
+    // Recorded messages with an index above `since`, optionally of one agent only.
+    std::string messagesJson(const std::optional<std::string>& agent, std::uint64_t since) const;
+
+    // Drops every WebSocket connection (a network failure as the agents see it).
+    void dropConnections();
+
+  private:
+    struct Agent {
+        opamp::Uuid uid;
+        ::opamp::proto::AgentToServer status;  // the latest value of each reported field
+        std::uint64_t lastSequenceNum = 0;
+        std::uint64_t messageCount = 0;
+        TransportKind transport = TransportKind::WebSocket;
+        std::string peer;
+        std::chrono::system_clock::time_point firstSeen;
+        std::chrono::system_clock::time_point lastSeen;
+        bool saidGoodbye = false;  // sent agent_disconnect
+        std::shared_ptr<AgentConnection> connection;
+        std::deque<::opamp::proto::ServerToAgent> pending;
+        std::optional<::opamp::proto::AgentRemoteConfig> desiredConfig;
+        bool desiredConfigSent = false;
+    };
+
+    void record(const std::string& agent, bool fromAgent, TransportKind transport,
+                const google::protobuf::Message& message);
+    static void mergeStatus(Agent& agent, const ::opamp::proto::AgentToServer& message);
+    static void takePending(Agent& agent, ::opamp::proto::ServerToAgent& reply);
+    std::string agentJsonLocked(const Agent& agent) const;
+
+    struct Recorded {
+        std::uint64_t index = 0;
+        std::chrono::system_clock::time_point time;
+        std::string agent;
+        bool fromAgent = true;
+        TransportKind transport = TransportKind::WebSocket;
+        std::string json;
+    };
+
+    mutable std::mutex mutex_;
+    std::map<std::string, Agent> agents_;  // by UID text
+    std::deque<Recorded> recorded_;
+    std::uint64_t recordIndex_ = 0;
+    std::size_t recordLimit_;
+};
+
+}  // namespace opampsup::devserver

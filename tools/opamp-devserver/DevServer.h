@@ -1,0 +1,87 @@
+#pragma once
+
+// The dev server: a real OpAMP server for tests, demos and local trials. One listener serves
+// OpAMP over WebSocket and HTTP polling on /v1/opamp (optionally TLS, optionally requiring
+// client certificates) plus downloadable files under /files/; a second, plain-HTTP listener
+// serves the JSON admin API (see AdminApi.h). Both bind to loopback unless told otherwise.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "AgentRegistry.h"
+#include "Faults.h"
+
+namespace Poco::Net {
+class HTTPServer;
+}  // namespace Poco::Net
+namespace Poco {
+class ThreadPool;
+}  // namespace Poco
+
+namespace opampsup::devserver {
+
+class DevServer {
+  public:
+    struct Options {
+        std::string host = "127.0.0.1";
+        std::uint16_t port = 4320;  // 0 picks a free port
+        std::string adminHost = "127.0.0.1";
+        std::uint16_t adminPort = 4321;  // 0 picks a free port
+        // TLS when both are set.
+        std::string certFile;
+        std::string keyFile;
+        // When set, agents must present a certificate signed by this CA (mTLS).
+        std::string clientCaFile;
+        std::size_t recordLimit = 10000;
+        std::size_t maxConnections = 256;
+        // Where connection events are reported; nothing when empty.
+        std::function<void(const std::string&)> log;
+    };
+
+    explicit DevServer(Options options);
+    ~DevServer();
+    DevServer(const DevServer&) = delete;
+    DevServer& operator=(const DevServer&) = delete;
+
+    // Binds both listeners and starts serving. Throws with the address on failure.
+    void start();
+    void stop();
+
+    std::uint16_t port() const;
+    std::uint16_t adminPort() const;
+    bool tls() const { return !options_.certFile.empty(); }
+    // ws://, wss://, http:// or https:// URL of the OpAMP endpoint.
+    std::string endpoint(bool websocket) const;
+    std::string adminUrl() const;
+
+    AgentRegistry& agents() { return agents_; }
+    bool stopping() const { return stopping_; }
+    void log(const std::string& line) const;
+    Faults& faults() { return faults_; }
+
+    // Files agents can download from /files/<name> (package payloads, for example).
+    // Returns the SHA-256 of the content, hex.
+    std::string putFile(const std::string& name, std::string content);
+    std::optional<std::string> file(const std::string& name) const;
+
+  private:
+    class OpampFactory;
+    class AdminFactory;
+
+    Options options_;
+    AgentRegistry agents_;
+    Faults faults_;
+    mutable std::mutex filesMutex_;
+    std::map<std::string, std::string> files_;
+    std::atomic<bool> stopping_{false};
+    std::unique_ptr<Poco::ThreadPool> pool_;
+    std::unique_ptr<Poco::Net::HTTPServer> opampServer_;
+    std::unique_ptr<Poco::Net::HTTPServer> adminServer_;
+};
+
+}  // namespace opampsup::devserver

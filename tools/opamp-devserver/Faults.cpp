@@ -1,0 +1,67 @@
+#include "Faults.h"
+
+#include <sstream>
+
+namespace opampsup::devserver {
+
+void Faults::refuseHttp(HttpRefusal refusal, int count) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refusal_ = std::move(refusal);
+    refusalsLeft_ = count;
+}
+
+void Faults::answerWithError(::opamp::proto::ServerErrorResponse error, int count) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_ = std::move(error);
+    errorsLeft_ = count;
+}
+
+void Faults::dropHttp(int count) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dropsLeft_ = count;
+}
+
+void Faults::clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refusalsLeft_ = 0;
+    errorsLeft_ = 0;
+    dropsLeft_ = 0;
+}
+
+std::optional<Faults::HttpRefusal> Faults::takeHttpRefusal() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (refusalsLeft_ <= 0) {
+        return std::nullopt;
+    }
+    --refusalsLeft_;
+    return refusal_;
+}
+
+std::optional<::opamp::proto::ServerErrorResponse> Faults::takeError() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (errorsLeft_ <= 0) {
+        return std::nullopt;
+    }
+    --errorsLeft_;
+    return error_;
+}
+
+bool Faults::takeHttpDrop() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (dropsLeft_ <= 0) {
+        return false;
+    }
+    --dropsLeft_;
+    return true;
+}
+
+std::string Faults::describeJson() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::ostringstream out;
+    out << R"({"http_refusals_left":)" << refusalsLeft_ << R"(,"http_status":)" << refusal_.status
+        << R"(,"error_responses_left":)" << errorsLeft_ << R"(,"http_drops_left":)" << dropsLeft_
+        << "}";
+    return out.str();
+}
+
+}  // namespace opampsup::devserver

@@ -1,0 +1,48 @@
+#pragma once
+
+// Faults the dev server can be told to inject, so clients can be tested against the failures
+// real servers and networks produce. Each armed fault applies to the next `count` requests or
+// messages and then disarms itself. Thread-safe: armed from the admin API, consumed by the
+// connection handlers.
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "opamp.pb.h"
+
+namespace opampsup::devserver {
+
+class Faults {
+  public:
+    // An HTTP status instead of the WebSocket upgrade or the poll's answer (503, 429, ...).
+    struct HttpRefusal {
+        int status = 503;
+        std::string retryAfter;  // the Retry-After header as given; empty for none
+    };
+
+    void refuseHttp(HttpRefusal refusal, int count);
+    // A ServerErrorResponse instead of the normal answer to an agent's message.
+    void answerWithError(::opamp::proto::ServerErrorResponse error, int count);
+    // Close the connection of the next `count` polls without an answer.
+    void dropHttp(int count);
+    void clear();
+
+    std::optional<HttpRefusal> takeHttpRefusal();
+    std::optional<::opamp::proto::ServerErrorResponse> takeError();
+    bool takeHttpDrop();
+
+    // What is armed, as JSON, for the admin API.
+    std::string describeJson() const;
+
+  private:
+    mutable std::mutex mutex_;
+    HttpRefusal refusal_;
+    int refusalsLeft_ = 0;
+    ::opamp::proto::ServerErrorResponse error_;
+    int errorsLeft_ = 0;
+    int dropsLeft_ = 0;
+};
+
+}  // namespace opampsup::devserver
