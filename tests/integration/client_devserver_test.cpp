@@ -191,6 +191,18 @@ TEST_P(ClientDevServerTest, ConnectsWithFullStateAndConsecutiveSequenceNumbers) 
     }
 }
 
+// A restarted server knows nothing: the client reconnects (or its next poll arrives) and
+// the server, seeing an unknown agent, gets the full state.
+TEST_P(ClientDevServerTest, ReconnectsToARestartedServerWithFullState) {
+    startClient({});
+    ASSERT_TRUE(waitForAgent());
+    server_->restart();
+    auto agent = server_->waitForAgent(kUidText, [](const Poco::JSON::Object& a) {
+        return !a.getObject("status")->getObject("agent_description").isNull();
+    });
+    ASSERT_TRUE(agent) << "the restarted server never learned the agent's description";
+}
+
 // S9: the capabilities the server sees are those the config asks for.
 TEST_P(ClientDevServerTest, CapabilitiesMatchTheConfig) {
     std::uint64_t allOff = capabilitiesFromConfig(dir_, R"(capabilities:

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include <Poco/Net/WebSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -197,6 +198,23 @@ TEST_P(OpampClientTest, ReconnectsAfterTheServerDropsAndSendsFullStateAgain) {
     connected();
     pb::AgentToServer again = nextMessage();
     EXPECT_EQ(again.sequence_num(), 2U);
+    EXPECT_TRUE(again.has_agent_description());
+}
+
+// A message that does not decode (truncated protobuf behind a valid header) resets the
+// connection; after the reconnect the full state goes out again, so nothing is lost.
+TEST_P(OpampClientTest, UndecodableServerMessageResetsTheConnectionAndLosesNothing) {
+    if (overHttp()) {
+        GTEST_SKIP() << "the test server answers polls with real messages only";
+    }
+    startClient();
+    connected();
+    EXPECT_EQ(nextMessage().sequence_num(), 1U);
+    // Field 1 (instance_uid) claims 100 bytes and has 2.
+    server_.sendFrame(std::string("\0\x0a\x64\x01\x02", 5), Poco::Net::WebSocket::FRAME_BINARY);
+    EXPECT_EQ(connection_.pop(), std::optional<bool>(false));
+    connected();
+    pb::AgentToServer again = nextMessage();
     EXPECT_TRUE(again.has_agent_description());
 }
 

@@ -1,11 +1,14 @@
 // The WebSocket transport against a real server on loopback.
 
+#include <thread>
+
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/opamp/WebSocketTransport.h"
+#include "core/opamp/WsFraming.h"
 #include "support/DevServerFixture.h"
 #include "support/TestWsServer.h"
 #include "support/Waiter.h"
@@ -164,6 +167,27 @@ TEST_F(WebSocketTransportTest, HostileFramesEndTheConnectionWithAReason) {
         EXPECT_FALSE(transport->isConnected());
         EXPECT_FALSE(received_.pop(10ms).has_value()) << bad.name;
     }
+}
+
+// One message over the 64 MiB limit ends the connection before it is read into memory.
+TEST_F(WebSocketTransportTest, OversizeMessageIsRefused) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    ASSERT_TRUE(server_.connections().pop());
+    std::thread sender([this] {
+        try {
+            server_.sendFrame(std::string(kMaxMessageBytes + 32, '\0'),
+                              Poco::Net::WebSocket::FRAME_BINARY);
+        } catch (const Poco::Exception&) {
+            // The client hung up mid-frame, as it should.
+        }
+    });
+    auto d = disconnected_.pop(30s);
+    sender.join();
+    ASSERT_TRUE(d) << "an oversize message was accepted";
+    EXPECT_THAT(d->reason, HasSubstr("too big"));
+    EXPECT_FALSE(received_.pop(10ms).has_value());
 }
 
 TEST_F(WebSocketTransportTest, ServerDropIsReported) {

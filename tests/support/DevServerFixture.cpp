@@ -48,9 +48,8 @@ std::vector<Message> decode(const Poco::JSON::Object::Ptr& json, bool fromAgent)
 
 }  // namespace
 
-DevServerFixture::DevServerFixture()
-    : server_(std::make_unique<devserver::DevServer>(freePorts())) {
-    server_->start();
+DevServerFixture::DevServerFixture() {
+    start(freePorts());
 }
 
 DevServerFixture::DevServerFixture(const Tls& tls) {
@@ -58,8 +57,22 @@ DevServerFixture::DevServerFixture(const Tls& tls) {
     options.certFile = tls.certFile;
     options.keyFile = tls.keyFile;
     options.clientCaFile = tls.clientCaFile;
+    start(options);
+}
+
+void DevServerFixture::start(devserver::DevServer::Options options) {
+    options_ = options;
     server_ = std::make_unique<devserver::DevServer>(options);
     server_->start();
+}
+
+void DevServerFixture::restart() {
+    auto options = options_;
+    options.port = server_->port();
+    options.adminPort = server_->adminPort();
+    server_->stop();
+    server_.reset();
+    start(options);
 }
 
 DevServerFixture::~DevServerFixture() {

@@ -33,6 +33,8 @@ class DevServerFixture {
     // "ws" / "http" (or "wss" / "https" with TLS): the OpAMP endpoint for that transport.
     std::string endpoint(const std::string& scheme) const;
     devserver::DevServer& server() { return *server_; }
+    // Stops the server and starts a fresh one, with no memory of agents, on the same ports.
+    void restart();
 
     struct Reply {
         int status = 0;
@@ -68,8 +70,10 @@ class DevServerFixture {
     void clearFaults();
 
   private:
+    void start(devserver::DevServer::Options options);
     void expectOk(const Reply& reply, const std::string& what);
 
+    devserver::DevServer::Options options_;
     std::unique_ptr<devserver::DevServer> server_;
 };
 
