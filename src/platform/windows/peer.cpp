@@ -3,11 +3,11 @@
 #include <vector>
 
 // winsock2.h must come before anything that pulls in windows.h.
+// clang-format off
 #include <winsock2.h>
-
 #include <ws2tcpip.h>
-
 #include <iphlpapi.h>
+// clang-format on
 
 namespace opampsup::platform {
 
