@@ -554,6 +554,39 @@ TEST_F(ConfigLoaderTest, TelemetryProblems) {
     EXPECT_EQ(c.telemetry.logs.level, "warn");
 }
 
+TEST_F(ConfigLoaderTest, StopTimeoutRestartBackoffAndLogSize) {
+    SupervisorConfig c = load(std::string(kMinimal) + R"(  stop_timeout: 3s
+  log_max_size_mib: 8
+  restart_backoff:
+    initial_interval: 500ms
+    max_interval: 30s
+    multiplier: 1.5
+    reset_after: 2m
+)")
+                             .config;
+    EXPECT_EQ(c.agent.stopTimeout, std::chrono::seconds(3));
+    EXPECT_EQ(c.agent.logMaxSizeMib, 8U);
+    EXPECT_EQ(c.agent.restartBackoff.initialInterval, std::chrono::milliseconds(500));
+    EXPECT_EQ(c.agent.restartBackoff.maxInterval, std::chrono::seconds(30));
+    EXPECT_DOUBLE_EQ(c.agent.restartBackoff.multiplier, 1.5);
+    EXPECT_EQ(c.agent.restartBackoff.resetAfter, std::chrono::minutes(2));
+
+    SupervisorConfig defaults = load(kMinimal).config;
+    EXPECT_EQ(defaults.agent.stopTimeout, std::chrono::seconds(10));
+    EXPECT_EQ(defaults.agent.restartBackoff.initialInterval, std::chrono::seconds(1));
+    EXPECT_EQ(defaults.agent.logMaxSizeMib, 64U);
+
+    std::vector<std::string> found = problems(std::string(kMinimal) + R"(  restart_backoff:
+    initial_interval: 2m
+    max_interval: 1m
+    multiplier: fast
+)");
+    ASSERT_EQ(found.size(), 2U) << ::testing::PrintToString(found);
+    EXPECT_THAT(found[0],
+                ::testing::HasSubstr("agent.restart_backoff.multiplier: must be a number"));
+    EXPECT_THAT(found[1], ::testing::HasSubstr("initial_interval must not exceed max_interval"));
+}
+
 TEST_F(ConfigLoaderTest, TlsProblems) {
     dir_.write("ca.pem", "ca");
     std::vector<std::string> found = problems(R"(server:

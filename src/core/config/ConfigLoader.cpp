@@ -446,6 +446,32 @@ void readServerSocket(MapReader& agent, AgentSettings& out, const PlatformFacts&
     }
 }
 
+void readRestartBackoff(MapReader& agent, RestartBackoff& out) {
+    std::optional<MapReader> backoff = agent.section("restart_backoff");
+    if (!backoff) {
+        return;
+    }
+    LoadContext& ctx = backoff->context();
+    requirePositive(*backoff, "initial_interval", out.initialInterval);
+    requirePositive(*backoff, "max_interval", out.maxInterval);
+    requirePositive(*backoff, "reset_after", out.resetAfter);
+    if (std::optional<YAML::Node> node = backoff->node("multiplier")) {
+        double value = 0;
+        if (!node->IsScalar() || !YAML::convert<double>::decode(*node, value) || value < 1.0 ||
+            value > 100.0) {
+            ctx.problem(node->Mark(), backoff->childPath("multiplier"),
+                        "must be a number from 1 to 100");
+        } else {
+            out.multiplier = value;
+        }
+    }
+    if (out.initialInterval > out.maxInterval) {
+        ctx.problem(backoff->mark(), "agent.restart_backoff",
+                    "initial_interval must not exceed max_interval");
+    }
+    backoff->finish();
+}
+
 void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& platform) {
     LoadContext& ctx = root.context();
     AgentSettings& a = cfg.agent;
@@ -496,6 +522,11 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
     }
     readServerSocket(*agent, a, platform);
     agent->boolean("passthrough_logs", a.passthroughLogs);
+    requirePositive(*agent, "stop_timeout", a.stopTimeout);
+    readRestartBackoff(*agent, a.restartBackoff);
+    if (agent->integer("log_max_size_mib", number, 1, 1024 * 1024)) {
+        a.logMaxSizeMib = static_cast<std::uint32_t>(number);
+    }
     if (agent->integer("collector_crash_log_snippet_kib", number, 0, 1024)) {
         a.collectorCrashLogSnippetKib = static_cast<std::uint32_t>(number);
     }

@@ -123,6 +123,17 @@ struct LocalServerSocket {
     std::string endpoint;   // socket path or pipe name
 };
 
+// How long to wait before restarting a collector that exited on its own (ours; the Go
+// supervisor waits a fixed 5 s).
+struct RestartBackoff {
+    Duration initialInterval = std::chrono::seconds(1);
+    Duration maxInterval = std::chrono::seconds(60);
+    double multiplier = 2.0;
+    // A run at least this long counts as healthy: the next failure starts from the
+    // initial interval again.
+    Duration resetAfter = std::chrono::seconds(60);
+};
+
 struct AgentSettings {
     std::filesystem::path executable;
     std::string instanceId;  // used only before persistent_state.yaml exists
@@ -134,6 +145,11 @@ struct AgentSettings {
     std::optional<LocalServerSocket> opampServerSocket;
     std::optional<std::uint32_t> opampServerSocketMode;  // file mode of the Unix socket
     bool passthroughLogs = false;
+    // Ours: how long a collector has to exit after the stop signal before it is killed,
+    // the restart delays after a crash, and the size agent.log may grow to.
+    Duration stopTimeout = std::chrono::seconds(10);
+    RestartBackoff restartBackoff;
+    std::uint32_t logMaxSizeMib = 64;
     std::uint32_t collectorCrashLogSnippetKib = 0;
     bool automaticConfigRollback = false;
     bool useHupConfigReload = false;
