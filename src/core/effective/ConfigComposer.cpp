@@ -1,0 +1,212 @@
+#include "core/effective/ConfigComposer.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/config/SupervisorConfig.h"
+#include "core/effective/YamlMerge.h"
+
+namespace opampsup::effective {
+namespace {
+
+std::string quoted(const std::string& text) {
+    YAML::Emitter out;
+    out << YAML::DoubleQuoted << text;
+    return out.c_str();
+}
+
+// Parses one piece of YAML; an empty document is an empty map.
+std::optional<YAML::Node> parse(const std::string& text, std::string& error) {
+    try {
+        YAML::Node node = YAML::Load(text);
+        if (!node.IsDefined() || node.IsNull()) {
+            return YAML::Node(YAML::NodeType::Map);
+        }
+        if (!node.IsMap()) {
+            error = "the top level is not a map";
+            return std::nullopt;
+        }
+        return node;
+    } catch (const YAML::Exception& e) {
+        error = "line " + std::to_string(e.mark.line + 1) + ", column " +
+                std::to_string(e.mark.column + 1) + ": " + e.msg;
+        return std::nullopt;
+    }
+}
+
+std::optional<std::string> readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Remote files in name order, the unnamed ("") file last, as the Go supervisor merges them.
+std::vector<std::pair<std::string, std::string>> remoteInOrder(
+    const std::map<std::string, std::string>& files) {
+    std::vector<std::pair<std::string, std::string>> ordered(files.begin(), files.end());
+    std::stable_partition(ordered.begin(), ordered.end(),
+                          [](const auto& file) { return !file.first.empty(); });
+    return ordered;
+}
+
+// A remote config may set resource attributes but must not change who the collector says
+// it is: service.instance.id is put back, in whichever form the config uses (the
+// `attributes` list, or the older inline map).
+void assertInstanceId(YAML::Node& config, const std::string& uid) {
+    YAML::Node resource = config["service"]["telemetry"]["resource"];
+    if (resource.IsMap() && !resource["attributes"].IsDefined() && resource.size() > 0) {
+        resource["service.instance.id"] = uid;
+        return;
+    }
+    YAML::Node attributes = resource["attributes"];
+    if (!attributes.IsSequence()) {
+        attributes = YAML::Node(YAML::NodeType::Sequence);
+    }
+    for (auto attribute : attributes) {
+        if (attribute.IsMap() && attribute["name"].IsScalar() &&
+            attribute["name"].Scalar() == "service.instance.id") {
+            attribute["value"] = uid;
+            config["service"]["telemetry"]["resource"]["attributes"] = attributes;
+            return;
+        }
+    }
+    YAML::Node entry(YAML::NodeType::Map);
+    entry["name"] = "service.instance.id";
+    entry["value"] = uid;
+    attributes.push_back(entry);
+    config["service"]["telemetry"]["resource"]["attributes"] = attributes;
+}
+
+}  // namespace
+
+std::string opampExtensionYaml(const OpampExtensionSettings& s) {
+    std::ostringstream out;
+    out << "extensions:\n"
+        << "  opamp:\n"
+        << "    instance_uid: " << quoted(s.instanceUid) << "\n"
+        << "    server:\n"
+        << "      ws:\n"
+        << "        endpoint: " << quoted(s.endpoint) << "\n"
+        << "        tls:\n"
+        << "          insecure: true\n";
+    if (!s.authorization.empty()) {
+        out << "        headers:\n"
+            << "          Authorization: " << quoted(s.authorization) << "\n";
+    }
+    out << "    ppid: " << s.supervisorPid << "\n"
+        << "    ppid_poll_interval: " << s.ppidPollInterval << "\n"
+        << "    capabilities:\n"
+        << "      reports_available_components: "
+        << (s.reportsAvailableComponents ? "true" : "false") << "\n";
+    if (s.includeResourceAttributes) {
+        out << "    agent_description:\n"
+            << "      include_resource_attributes: true\n";
+    }
+    out << "service:\n"
+        << "  extensions: [opamp]\n"
+        << "  telemetry:\n"
+        << "    resource:\n"
+        << "      attributes:\n"
+        << "        - name: service.instance.id\n"
+        << "          value: " << quoted(s.instanceUid) << "\n";
+    return out.str();
+}
+
+std::string nopPipelineYaml() {
+    return "receivers:\n"
+           "  nop: {}\n"
+           "exporters:\n"
+           "  nop: {}\n"
+           "service:\n"
+           "  pipelines:\n"
+           "    traces/nop:\n"
+           "      receivers: [nop]\n"
+           "      exporters: [nop]\n";
+}
+
+std::vector<std::string> withSpecialEntries(std::vector<std::string> files) {
+    auto has = [&](const char* token) {
+        return std::find(files.begin(), files.end(), token) != files.end();
+    };
+    if (!has(config::kOwnTelemetryConfigToken)) {
+        files.insert(files.begin(), config::kOwnTelemetryConfigToken);
+    }
+    if (!has(config::kOpampExtensionConfigToken)) {
+        files.emplace_back(config::kOpampExtensionConfigToken);
+    }
+    if (!has(config::kRemoteConfigToken)) {
+        files.emplace_back(config::kRemoteConfigToken);
+    }
+    return files;
+}
+
+ComposeResult composeEffectiveConfig(const ComposeInput& input) {
+    ComposeResult result;
+    YAML::Node merged(YAML::NodeType::Map);
+    auto mergeText = [&](const std::string& text, const std::string& what) -> bool {
+        std::string error;
+        std::optional<YAML::Node> node = parse(text, error);
+        if (!node) {
+            result.error = what + " is not valid YAML: " + error;
+            return false;
+        }
+        merged = mergeConfigs(merged, *node);
+        return true;
+    };
+
+    bool remoteEmpty = !input.remoteConfig || input.remoteConfig->empty();
+    if (input.acceptsRemoteConfig && remoteEmpty && input.needsNopPipeline) {
+        mergeText(nopPipelineYaml(), "the nop pipeline");
+    }
+    for (const std::string& entry : withSpecialEntries(input.configFiles)) {
+        if (entry == config::kOwnTelemetryConfigToken) {
+            if (!input.ownTelemetryYaml.empty() &&
+                !mergeText(input.ownTelemetryYaml, "the own telemetry section")) {
+                return result;
+            }
+        } else if (entry == config::kOpampExtensionConfigToken) {
+            if (!mergeText(input.opampExtensionYaml, "the opamp extension section")) {
+                return result;
+            }
+        } else if (entry == config::kRemoteConfigToken) {
+            if (!input.remoteConfig) {
+                continue;
+            }
+            for (const auto& [name, body] : remoteInOrder(*input.remoteConfig)) {
+                std::string label =
+                    name.empty() ? "the remote config" : "remote config file \"" + name + "\"";
+                if (!mergeText(body, label)) {
+                    return result;
+                }
+            }
+            if (!remoteEmpty && !input.instanceUid.empty()) {
+                assertInstanceId(merged, input.instanceUid);
+            }
+        } else {
+            std::optional<std::string> text = readFile(entry);
+            std::string error;
+            std::optional<YAML::Node> node = text ? parse(*text, error) : std::nullopt;
+            if (!text) {
+                result.warnings.push_back("cannot read " + entry + "; it is left out");
+            } else if (!node) {
+                result.warnings.push_back(entry + " is not valid YAML (" + error +
+                                          "); it is left out");
+            } else {
+                merged = mergeConfigs(merged, *node);
+            }
+        }
+    }
+    YAML::Emitter out;
+    out << merged;
+    result.yaml = std::string(out.c_str()) + "\n";
+    return result;
+}
+
+}  // namespace opampsup::effective
