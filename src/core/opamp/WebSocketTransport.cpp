@@ -126,8 +126,8 @@ void WebSocketTransport::close(std::optional<std::string> lastPayload) {
         std::lock_guard<std::mutex> lock(mutex_);
         lastPayload_ = std::move(lastPayload);
         wakeup = wakeup_;
+        closing_ = true;
     }
-    closing_ = true;
     if (wakeup) {
         wakeup->signal();
     }
@@ -248,10 +248,14 @@ void WebSocketTransport::run() {
             // Outgoing first: a closing client flushes its queue, then says goodbye.
             std::deque<std::string> toSend;
             std::optional<std::string> last;
+            // Read once, under the lock that close() sets it under: a second read later
+            // could see a close whose goodbye message was not taken here, and lose it.
+            bool closingNow = false;
             {
                 std::lock_guard<std::mutex> lock(mutex_);
                 toSend.swap(outbox_);
-                if (closing_) {
+                closingNow = closing_;
+                if (closingNow) {
                     last = std::move(lastPayload_);
                     lastPayload_.reset();
                 }
@@ -261,7 +265,7 @@ void WebSocketTransport::run() {
                 ws->sendFrame(bytes.data(), static_cast<int>(bytes.size()),
                               Poco::Net::WebSocket::FRAME_BINARY);
             }
-            if (closing_) {
+            if (closingNow) {
                 if (last) {
                     std::string bytes = frameWsMessage(*last);
                     ws->sendFrame(bytes.data(), static_cast<int>(bytes.size()),
