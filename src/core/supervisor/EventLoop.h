@@ -13,18 +13,16 @@
 #include <mutex>
 #include <thread>
 
+#include "core/supervisor/Scheduler.h"
+
 namespace opampsup::supervisor {
 
-class EventLoop {
+class EventLoop : public Scheduler {
   public:
-    using Clock = std::chrono::steady_clock;
-    using Task = std::function<void()>;
-    using TimerId = std::uint64_t;
-
-    void post(Task task);
-    TimerId postAfter(Clock::duration delay, Task task);
+    void post(Task task) override;
+    TimerId postAfter(Clock::duration delay, Task task) override;
     // A timer that has not fired yet will not; cancelling a fired or unknown timer is a no-op.
-    void cancel(TimerId timer);
+    void cancel(TimerId timer) override;
 
     // Runs tasks and timers on the calling thread until stop().
     void run();
