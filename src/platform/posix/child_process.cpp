@@ -1,0 +1,313 @@
+#include "platform/child_process.h"
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "platform/posix/child_process_hooks.h"
+
+extern char** environ;
+
+namespace opampsup::platform {
+namespace {
+
+std::string errorText(int error) {
+    return std::strerror(error);
+}
+
+const char* signalName(int signal) {
+    switch (signal) {
+        case SIGKILL:
+            return "SIGKILL";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGINT:
+            return "SIGINT";
+        case SIGSEGV:
+            return "SIGSEGV";
+        case SIGABRT:
+            return "SIGABRT";
+        case SIGBUS:
+            return "SIGBUS";
+        case SIGILL:
+            return "SIGILL";
+        case SIGFPE:
+            return "SIGFPE";
+        case SIGHUP:
+            return "SIGHUP";
+        case SIGPIPE:
+            return "SIGPIPE";
+        default:
+            return "";
+    }
+}
+
+// The environment for the child: the supervisor's, with the changes applied.
+std::vector<std::string> childEnvironment(
+    const std::map<std::string, std::optional<std::string>>& changes) {
+    std::vector<std::string> out;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        std::string text(*entry);
+        std::string name = text.substr(0, text.find('='));
+        if (changes.count(name) == 0) {
+            out.push_back(std::move(text));
+        }
+    }
+    for (const auto& [name, value] : changes) {
+        if (value) {
+            out.push_back(name + "=" + *value);
+        }
+    }
+    return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    for (auto& s : strings) {
+        out.push_back(s.data());
+    }
+    out.push_back(nullptr);
+    return out;
+}
+
+void makePipe(int fds[2]) {
+    if (::pipe(fds) != 0) {
+        throw std::runtime_error("cannot create a pipe: " + errorText(errno));
+    }
+    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+}
+
+class PosixChildProcess : public ChildProcess {
+  public:
+    PosixChildProcess(pid_t pid, int out, int err, ProcessOptions options)
+        : pid_(pid), options_(std::move(options)) {
+        reader_ = std::thread([this, out, err] { readOutput(out, err); });
+        waiter_ = std::thread([this] { waitForExit(); });
+    }
+
+    ~PosixChildProcess() override {
+        if (!exited()) {
+            kill();
+        }
+        waiter_.join();
+        reader_.join();
+    }
+
+    long pid() const override { return pid_; }
+
+    void requestStop() override { signalGroup(SIGTERM); }
+    void kill() override { signalGroup(SIGKILL); }
+
+    bool exited() const override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return exited_;
+    }
+
+  private:
+    // Signals are sent only while the child is known not to be reaped, so its PID (and
+    // group) cannot have been reused by another process.
+    void signalGroup(int signal) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!exited_) {
+            ::kill(-pid_, signal);
+        }
+    }
+
+    void readOutput(int out, int err) {
+        std::string pending[2];
+        pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+        int open = 2;
+        char buffer[16384];
+        while (open > 0) {
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                break;
+            }
+            for (int i = 0; i < 2; ++i) {
+                if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+                    continue;
+                }
+                ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+                if (n < 0 && errno == EINTR) {
+                    continue;
+                }
+                auto stream = i == 0 ? ProcessStream::Stdout : ProcessStream::Stderr;
+                if (n <= 0) {
+                    if (!pending[i].empty()) {
+                        deliver(stream, pending[i]);
+                        pending[i].clear();
+                    }
+                    ::close(fds[i].fd);
+                    fds[i].fd = -1;
+                    --open;
+                    continue;
+                }
+                pending[i].append(buffer, static_cast<std::size_t>(n));
+                std::size_t start = 0;
+                for (std::size_t nl; (nl = pending[i].find('\n', start)) != std::string::npos;
+                     start = nl + 1) {
+                    deliver(stream, std::string_view(pending[i]).substr(start, nl - start));
+                }
+                pending[i].erase(0, start);
+                while (pending[i].size() > kMaxLineBytes) {
+                    deliver(stream, std::string_view(pending[i]).substr(0, kMaxLineBytes));
+                    pending[i].erase(0, kMaxLineBytes);
+                }
+            }
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        outputDone_ = true;
+        outputDoneCv_.notify_all();
+    }
+
+    void deliver(ProcessStream stream, std::string_view line) {
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        if (options_.onOutput) {
+            options_.onOutput(stream, line);
+        }
+    }
+
+    void waitForExit() {
+        // Wait without reaping first, so signalGroup() cannot hit a reused PID.
+        siginfo_t info{};
+        while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) != 0 &&
+               errno == EINTR) {
+        }
+        int status = 0;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+            }
+            exited_ = true;
+        }
+        ProcessExit exit;
+        if (WIFSIGNALED(status)) {
+            exit.signaled = true;
+            exit.signal = WTERMSIG(status);
+            exit.signalName = signalName(exit.signal);
+        } else {
+            exit.code = WEXITSTATUS(status);
+        }
+        {
+            // Let the last lines arrive first, unless a grandchild holds the pipes open.
+            std::unique_lock<std::mutex> lock(mutex_);
+            outputDoneCv_.wait_for(lock, std::chrono::milliseconds(500),
+                                   [this] { return outputDone_; });
+        }
+        if (options_.onExit) {
+            options_.onExit(exit);
+        }
+    }
+
+    pid_t pid_;
+    ProcessOptions options_;
+    mutable std::mutex mutex_;
+    std::condition_variable outputDoneCv_;
+    bool exited_ = false;
+    bool outputDone_ = false;
+    std::thread reader_;
+    std::thread waiter_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
+    const std::string executable = options.executable.string();
+    // Everything the child needs is prepared before fork: after it, only async-signal-safe
+    // calls are allowed.
+    std::vector<std::string> argStrings{executable};
+    argStrings.insert(argStrings.end(), options.args.begin(), options.args.end());
+    std::vector<char*> argv = pointers(argStrings);
+    std::vector<std::string> envStrings = childEnvironment(options.environment);
+    std::vector<char*> envp = pointers(envStrings);
+    std::string workingDirectory =
+        options.workingDirectory ? options.workingDirectory->string() : std::string();
+
+    int status[2];
+    int out[2];
+    int err[2];
+    makePipe(status);
+    makePipe(out);
+    makePipe(err);
+    int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const pid_t parent = ::getpid();
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int error = errno;
+        for (int fd : {status[0], status[1], out[0], out[1], err[0], err[1], devNull}) {
+            ::close(fd);
+        }
+        throw std::runtime_error("cannot start " + executable +
+                                 ": fork failed: " + errorText(error));
+    }
+    if (pid == 0) {
+        // The child. Report a failure as errno through the status pipe, then leave.
+        auto fail = [&](int error) {
+            [[maybe_unused]] ssize_t ignored = ::write(status[1], &error, sizeof error);
+            ::_exit(127);
+        };
+        ::setpgid(0, 0);
+        if (!posix::tieToParent(static_cast<int>(parent))) {
+            ::_exit(127);
+        }
+        // Signals the supervisor ignores or blocks would stay so across exec.
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        struct sigaction defaults {};
+        defaults.sa_handler = SIG_DFL;
+        sigemptyset(&defaults.sa_mask);
+        for (int signal : {SIGPIPE, SIGTERM, SIGINT, SIGHUP}) {
+            ::sigaction(signal, &defaults, nullptr);
+        }
+        if (::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(out[1], STDOUT_FILENO) < 0 ||
+            ::dup2(err[1], STDERR_FILENO) < 0) {
+            fail(errno);
+        }
+        posix::closeDescriptorsOnExec();
+        if (!workingDirectory.empty() && ::chdir(workingDirectory.c_str()) != 0) {
+            fail(errno);
+        }
+        ::execve(argv[0], argv.data(), envp.data());
+        fail(errno);
+    }
+
+    for (int fd : {status[1], out[1], err[1], devNull}) {
+        ::close(fd);
+    }
+    int childError = 0;
+    ssize_t n;
+    while ((n = ::read(status[0], &childError, sizeof childError)) < 0 && errno == EINTR) {
+    }
+    ::close(status[0]);
+    if (n > 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        int ignored = 0;
+        ::waitpid(pid, &ignored, 0);
+        std::string reason = errorText(childError);
+        if (!workingDirectory.empty() && childError == ENOENT &&
+            !std::filesystem::exists(workingDirectory)) {
+            reason = "working directory " + workingDirectory + ": " + reason;
+        }
+        throw std::runtime_error("cannot start " + executable + ": " + reason);
+    }
+    return std::make_unique<PosixChildProcess>(pid, out[0], err[0], std::move(options));
+}
+
+}  // namespace opampsup::platform

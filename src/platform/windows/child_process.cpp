@@ -1,0 +1,274 @@
+#include "platform/child_process.h"
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <windows.h>
+
+namespace opampsup::platform {
+namespace {
+
+std::wstring widen(const std::string& text) {
+    if (text.empty()) {
+        return {};
+    }
+    int size =
+        MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
+    std::wstring out(static_cast<std::size_t>(size), L'\0');
+    MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size);
+    return out;
+}
+
+std::string narrow(const std::wstring& text) {
+    if (text.empty()) {
+        return {};
+    }
+    int size = WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr,
+                                   0, nullptr, nullptr);
+    std::string out(static_cast<std::size_t>(size), '\0');
+    WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(), size,
+                        nullptr, nullptr);
+    return out;
+}
+
+std::string lastError() {
+    DWORD code = GetLastError();
+    wchar_t* message = nullptr;
+    FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, code, 0, reinterpret_cast<LPWSTR>(&message), 0, nullptr);
+    std::string text = message != nullptr ? narrow(message) : "error " + std::to_string(code);
+    LocalFree(message);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == '.')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+// One argument quoted the way the C runtime splits a command line.
+std::wstring quoteArgument(const std::wstring& arg) {
+    if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) {
+        return arg;
+    }
+    std::wstring out = L"\"";
+    for (auto it = arg.begin();; ++it) {
+        std::size_t backslashes = 0;
+        while (it != arg.end() && *it == L'\\') {
+            ++it;
+            ++backslashes;
+        }
+        if (it == arg.end()) {
+            out.append(backslashes * 2, L'\\');
+            break;
+        }
+        if (*it == L'"') {
+            out.append(backslashes * 2 + 1, L'\\');
+        } else {
+            out.append(backslashes, L'\\');
+        }
+        out.push_back(*it);
+    }
+    out.push_back(L'"');
+    return out;
+}
+
+// The inherited environment with the changes applied, as CreateProcessW wants it.
+std::wstring environmentBlock(const std::map<std::string, std::optional<std::string>>& changes) {
+    std::map<std::wstring, std::wstring> variables;  // by upper-case name
+    std::map<std::wstring, std::wstring> spelled;
+    wchar_t* block = GetEnvironmentStringsW();
+    for (wchar_t* entry = block; entry != nullptr && *entry != L'\0'; entry += wcslen(entry) + 1) {
+        std::wstring text(entry);
+        std::size_t equals = text.find(L'=', 1);  // "=C:=C:\" entries start with '='
+        if (equals == std::wstring::npos) {
+            continue;
+        }
+        std::wstring name = text.substr(0, equals);
+        std::wstring key = name;
+        CharUpperBuffW(key.data(), static_cast<DWORD>(key.size()));
+        variables[key] = text.substr(equals + 1);
+        spelled[key] = name;
+    }
+    FreeEnvironmentStringsW(block);
+    for (const auto& [name, value] : changes) {
+        std::wstring wideName = widen(name);
+        std::wstring key = wideName;
+        CharUpperBuffW(key.data(), static_cast<DWORD>(key.size()));
+        if (value) {
+            variables[key] = widen(*value);
+            spelled[key] = wideName;
+        } else {
+            variables.erase(key);
+        }
+    }
+    std::wstring out;
+    for (const auto& [key, value] : variables) {
+        out += spelled[key] + L"=" + value;
+        out.push_back(L'\0');
+    }
+    out.push_back(L'\0');
+    return out;
+}
+
+class WindowsChildProcess : public ChildProcess {
+  public:
+    WindowsChildProcess(HANDLE process, HANDLE job, DWORD pid, HANDLE out, HANDLE err,
+                        ProcessOptions options)
+        : process_(process), job_(job), pid_(pid), options_(std::move(options)) {
+        readers_[0] = std::thread([this, out] { readOutput(out, ProcessStream::Stdout); });
+        readers_[1] = std::thread([this, err] { readOutput(err, ProcessStream::Stderr); });
+        waiter_ = std::thread([this] { waitForExit(); });
+    }
+
+    ~WindowsChildProcess() override {
+        if (!exited()) {
+            kill();
+        }
+        waiter_.join();
+        for (auto& reader : readers_) {
+            reader.join();
+        }
+        CloseHandle(process_);
+        CloseHandle(job_);
+    }
+
+    long pid() const override { return static_cast<long>(pid_); }
+
+    void requestStop() override {
+        // The collector runs in its own process group, whose ID is its PID.
+        GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_);
+    }
+
+    void kill() override { TerminateJobObject(job_, 1); }
+
+    bool exited() const override { return exited_; }
+
+  private:
+    void readOutput(HANDLE pipe, ProcessStream stream) {
+        std::string pending;
+        char buffer[16384];
+        DWORD n = 0;
+        while (ReadFile(pipe, buffer, sizeof buffer, &n, nullptr) && n > 0) {
+            pending.append(buffer, n);
+            std::size_t start = 0;
+            for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos;
+                 start = nl + 1) {
+                deliver(stream, std::string_view(pending).substr(start, nl - start));
+            }
+            pending.erase(0, start);
+            while (pending.size() > kMaxLineBytes) {
+                deliver(stream, std::string_view(pending).substr(0, kMaxLineBytes));
+                pending.erase(0, kMaxLineBytes);
+            }
+        }
+        if (!pending.empty()) {
+            deliver(stream, pending);
+        }
+        CloseHandle(pipe);
+    }
+
+    void deliver(ProcessStream stream, std::string_view line) {
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        if (options_.onOutput) {
+            std::lock_guard<std::mutex> lock(outputMutex_);
+            options_.onOutput(stream, line);
+        }
+    }
+
+    void waitForExit() {
+        WaitForSingleObject(process_, INFINITE);
+        DWORD code = 0;
+        GetExitCodeProcess(process_, &code);
+        exited_ = true;
+        ProcessExit exit;
+        exit.code = static_cast<int>(code);
+        if (options_.onExit) {
+            options_.onExit(exit);
+        }
+    }
+
+    HANDLE process_;
+    HANDLE job_;
+    DWORD pid_;
+    ProcessOptions options_;
+    std::mutex outputMutex_;
+    std::atomic<bool> exited_{false};
+    std::thread readers_[2];
+    std::thread waiter_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
+    const std::string executable = options.executable.string();
+    auto fail = [&](const std::string& step) -> std::runtime_error {
+        return std::runtime_error("cannot start " + executable + ": " + step + lastError());
+    };
+    SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
+    HANDLE outRead = nullptr, outWrite = nullptr, errRead = nullptr, errWrite = nullptr;
+    if (!CreatePipe(&outRead, &outWrite, &inherit, 0) ||
+        !CreatePipe(&errRead, &errWrite, &inherit, 0)) {
+        throw fail("cannot create a pipe: ");
+    }
+    // Only the write ends go to the child.
+    SetHandleInformation(outRead, HANDLE_FLAG_INHERIT, 0);
+    SetHandleInformation(errRead, HANDLE_FLAG_INHERIT, 0);
+
+    HANDLE job = CreateJobObjectW(nullptr, nullptr);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (job == nullptr ||
+        !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+        throw fail("cannot create a job object: ");
+    }
+
+    std::wstring commandLine = quoteArgument(options.executable.wstring());
+    for (const std::string& arg : options.args) {
+        commandLine += L" " + quoteArgument(widen(arg));
+    }
+    std::wstring environment = environmentBlock(options.environment);
+    std::wstring directory =
+        options.workingDirectory ? options.workingDirectory->wstring() : std::wstring();
+
+    STARTUPINFOW startup{};
+    startup.cb = sizeof startup;
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = nullptr;
+    startup.hStdOutput = outWrite;
+    startup.hStdError = errWrite;
+    PROCESS_INFORMATION info{};
+    BOOL created = CreateProcessW(
+        options.executable.wstring().c_str(), commandLine.data(), nullptr, nullptr, TRUE,
+        CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT,
+        environment.data(), directory.empty() ? nullptr : directory.c_str(), &startup, &info);
+    CloseHandle(outWrite);
+    CloseHandle(errWrite);
+    if (!created) {
+        std::runtime_error error = fail("");
+        CloseHandle(outRead);
+        CloseHandle(errRead);
+        CloseHandle(job);
+        throw error;
+    }
+    // In the job before it runs a single instruction, so nothing it starts escapes.
+    if (!AssignProcessToJobObject(job, info.hProcess)) {
+        std::runtime_error error = fail("cannot put it in a job object: ");
+        TerminateProcess(info.hProcess, 1);
+        CloseHandle(info.hThread);
+        CloseHandle(info.hProcess);
+        CloseHandle(outRead);
+        CloseHandle(errRead);
+        CloseHandle(job);
+        throw error;
+    }
+    ResumeThread(info.hThread);
+    CloseHandle(info.hThread);
+    return std::make_unique<WindowsChildProcess>(info.hProcess, job, info.dwProcessId, outRead,
+                                                 errRead, std::move(options));
+}
+
+}  // namespace opampsup::platform
