@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The opampsupervisor binary as a user runs it: exit codes and messages of --version,
-# validate on every example, validate on broken configs, and a run that prepares storage.
+# validate on every example, validate on broken configs, and a run that prepares storage
+# and stops in order on SIGTERM (the supervisor's behaviour with a collector is tested in
+# tests/e2e).
 set -euo pipefail
 supervisor=$1
 examples=$2
@@ -55,13 +57,30 @@ check "validate missing file" 1 "config file does not exist" -- "$supervisor" va
 
 cat >"$work/run.yaml" <<YAML
 server:
-  endpoint: ws://127.0.0.1:4320/v1/opamp
+  endpoint: ws://127.0.0.1:9/v1/opamp
 agent:
   executable: $work/otelcol-contrib
+  bootstrap_timeout: 1s
 storage:
   directory: $work/storage
 YAML
-check "run prepares storage" 0 "Collector command line" -- "$supervisor" --config "$work/run.yaml"
+# A run keeps going until it is told to stop: wait for it to prepare storage, then SIGTERM.
+"$supervisor" --config "$work/run.yaml" >"$work/run.out" 2>"$work/run.err" &
+pid=$!
+for _ in $(seq 1 200); do
+    [ -f "$work/storage/persistent_state.yaml" ] && grep -qF "Collector command line" "$work/run.err" "$work/run.out" && break
+    sleep 0.05
+done
+kill -TERM "$pid"
+code=0
+wait "$pid" || code=$?
+if [ "$code" != 0 ]; then
+    echo "FAIL: run stopped by SIGTERM: exit $code, want 0"; cat "$work/run.out" "$work/run.err"; failures=$((failures + 1))
+elif ! grep -qF "Shutdown complete" "$work/run.out" "$work/run.err"; then
+    echo "FAIL: run did not shut down in order"; cat "$work/run.out" "$work/run.err"; failures=$((failures + 1))
+else
+    echo "ok: run prepares storage and stops on SIGTERM"
+fi
 [ "$(stat -c %a "$work/storage")" = "700" ] || { echo "FAIL: storage mode is not 0700"; failures=$((failures + 1)); }
 
 echo "$((failures == 0 ? 1 : 0)) passed, $failures failed"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "support/ChildRun.h"
 #include "support/TempDir.h"
 #include "support/TestWsServer.h"
 
@@ -35,136 +36,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kDeadline = 10s;
+using testing::Child;
+using testing::completeLines;
+using testing::countOf;
+using testing::kDeadline;
+using testing::readFile;
+using testing::waitUntil;
 const char* const kUid = "0190e3a4-5b6c-7d8e-9fa0-b1c2d3e4f506";
-
-// Polls `condition` until it holds or `timeout` passes: waiting on a condition, never
-// asserting on a sleep.
-bool waitUntil(const std::function<bool()>& condition,
-               std::chrono::milliseconds timeout = kDeadline) {
-    auto deadline = Clock::now() + timeout;
-    while (!condition()) {
-        if (Clock::now() >= deadline) {
-            return false;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
-
-std::string readFile(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
-// Whole lines only: a line still being written has no newline yet.
-std::vector<std::string> completeLines(const std::filesystem::path& path) {
-    std::string text = readFile(path);
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-        lines.push_back(text.substr(start, nl - start));
-    }
-    return lines;
-}
-
-std::size_t countOf(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (std::size_t pos = text.find(what); pos != std::string::npos;
-         pos = text.find(what, pos + what.size())) {
-        ++n;
-    }
-    return n;
-}
-
-// One run of a program, its stdout and stderr captured in files of the test's directory.
-class Child {
-  public:
-    Child(const testing::TempDir& dir, const std::string& program, std::vector<std::string> args,
-          const std::map<std::string, std::string>& extraEnv = {}) {
-        static int counter = 0;
-        const std::string tag = std::to_string(++counter);
-        out_ = dir.path() / ("stdout-" + tag + ".txt");
-        err_ = dir.path() / ("stderr-" + tag + ".txt");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
-        std::vector<std::string> argvStrings{program};
-        argvStrings.insert(argvStrings.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (std::string& a : argvStrings) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
-        std::vector<std::string> envStrings;
-        for (char** e = environ; *e != nullptr; ++e) {
-            envStrings.emplace_back(*e);
-        }
-        for (const auto& [name, value] : extraEnv) {
-            envStrings.push_back(name + "=" + value);
-        }
-        std::vector<char*> envp;
-        for (std::string& e : envStrings) {
-            envp.push_back(e.data());
-        }
-        envp.push_back(nullptr);
-        started_ = Clock::now();
-        int rc = posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) {
-            throw std::runtime_error("cannot start " + program);
-        }
-    }
-
-    ~Child() {
-        if (!status_) {
-            kill(pid_, SIGKILL);
-            waitExit(kDeadline);
-        }
-    }
-
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    pid_t pid() const { return pid_; }
-    Clock::time_point started() const { return started_; }
-    void signal(int number) { kill(pid_, number); }
-
-    // The exit code, or minus the signal that ended it; nullopt while it still runs.
-    std::optional<int> poll() {
-        if (!status_) {
-            int raw = 0;
-            if (waitpid(pid_, &raw, WNOHANG) == pid_) {
-                status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : -WTERMSIG(raw);
-            }
-        }
-        return status_;
-    }
-
-    std::optional<int> waitExit(std::chrono::milliseconds timeout = kDeadline) {
-        waitUntil([this] { return poll().has_value(); }, timeout);
-        return poll();
-    }
-
-    std::string out() const { return readFile(out_); }
-    std::string err() const { return readFile(err_); }
-
-    bool waitForErr(const std::string& text, std::chrono::milliseconds timeout = kDeadline) {
-        return waitUntil([&] { return err().find(text) != std::string::npos; }, timeout);
-    }
-
-  private:
-    pid_t pid_ = -1;
-    Clock::time_point started_;
-    std::optional<int> status_;
-    std::filesystem::path out_;
-    std::filesystem::path err_;
-};
 
 struct Outcome {
     int code;
@@ -720,6 +598,11 @@ TEST_F(standin_opamp, FirstMessageDescribesTheCollector) {
     YAML::Node effective = YAML::Load(files.at("").body());
     EXPECT_EQ(effective["receivers"]["standin"]["interval"].as<std::string>(), "100ms");
     EXPECT_EQ(effective["extensions"]["opamp"]["instance_uid"].as<std::string>(), kUid);
+    // Opaque values (the header carrying the token) are redacted, as the collector does.
+    EXPECT_EQ(effective["extensions"]["opamp"]["server"]["ws"]["headers"]["Authorization"]
+                  .as<std::string>(),
+              "[REDACTED]");
+    EXPECT_EQ(files.at("").body().find("secret-token"), std::string::npos);
 
     // Hash first; the map waits for the server's ReportAvailableComponents flag.
     EXPECT_EQ(first->available_components().hash().size(), 32U);

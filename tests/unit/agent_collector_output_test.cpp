@@ -35,6 +35,9 @@ TEST(CollectorOutput, AgentLogIsTruncatedAtEachStartAndCapped) {
     options.maxFileBytes = 1024 * 1024;
     CollectorOutput output(options, fileLogger(dir.path() / "supervisor.log"));
     output.restart();
+    // Only the supervisor's user may read what the collector prints.
+    EXPECT_EQ(std::filesystem::status(log).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     output.line(Stream::Stdout, "first run");
     output.restart();
     output.line(Stream::Stderr, "second run");

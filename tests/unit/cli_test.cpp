@@ -165,39 +165,6 @@ TEST(App, ValidateDoesNotTouchStorage) {
     EXPECT_FALSE(std::filesystem::exists(storage));
 }
 
-TEST(App, RunPreparesStorageAndLogsThePlan) {
-    testing::TempDir dir;
-    auto exe = dir.writeExecutable("otelcol");
-    auto storage = dir.path() / "state" / "supervisor";
-    auto log = dir.path() / "supervisor.log";
-    auto config =
-        dir.write("s.yaml",
-                  "server:\n  endpoint: ws://localhost:4320\n  headers:\n    Authorization: Bearer "
-                  "sekrit\nagent:\n  executable: " +
-                      exe.string() +
-                      "\n  args: [--feature-gates, x]\nstorage:\n  directory: " + storage.string() +
-                      "\ntelemetry:\n  logs:\n    output_paths: [" + log.string() + "]\n");
-    AppRun r = runWith({"--config", config.string()});
-    EXPECT_EQ(r.code, kExitOk) << r.err;
-    ASSERT_TRUE(std::filesystem::is_directory(storage));
-    EXPECT_EQ(std::filesystem::status(storage).permissions() & std::filesystem::perms::all,
-              std::filesystem::perms::owner_all);
-    std::ifstream in(log);
-    std::stringstream content;
-    content << in.rdbuf();
-    EXPECT_THAT(content.str(),
-                HasSubstr(exe.string() + " --config " + (storage / "effective.yaml").string() +
-                          " --feature-gates x"));
-    EXPECT_THAT(content.str(), HasSubstr("Authorization: [REDACTED]"));
-    EXPECT_THAT(content.str(), HasSubstr("\"capabilities\":\"0x2845\""));
-    ASSERT_TRUE(std::filesystem::exists(storage / "persistent_state.yaml"));
-    std::ifstream stateFile(storage / "persistent_state.yaml");
-    std::string stateLine;
-    std::getline(stateFile, stateLine);
-    EXPECT_THAT(content.str(), HasSubstr("\"instance_uid\":\"" + stateLine.substr(13) + "\""));
-    EXPECT_THAT(content.str(), ::testing::Not(HasSubstr("sekrit")));
-}
-
 TEST(App, RunRefusesABadConfigWithoutTouchingStorage) {
     testing::TempDir dir;
     auto storage = dir.path() / "storage";

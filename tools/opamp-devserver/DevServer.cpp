@@ -404,6 +404,8 @@ void DevServer::start() {
     adminParams->setMaxThreads(4);
     adminServer_ = std::make_unique<Poco::Net::HTTPServer>(makeAdminFactory(*this), *pool_,
                                                            *adminSocket, adminParams);
+    port_ = opampServer_->port();
+    adminPort_ = adminServer_->port();
     opampServer_->start();
     adminServer_->start();
 }
@@ -422,10 +424,10 @@ void DevServer::stop() {
 }
 
 std::uint16_t DevServer::port() const {
-    return opampServer_->port();
+    return port_;
 }
 std::uint16_t DevServer::adminPort() const {
-    return adminServer_->port();
+    return adminPort_;
 }
 
 std::string DevServer::endpoint(bool websocket) const {

@@ -52,6 +52,7 @@ class DevServer {
     void start();
     void stop();
 
+    // The ports in use since start(); still valid after stop(), so a restart can reuse them.
     std::uint16_t port() const;
     std::uint16_t adminPort() const;
     bool tls() const { return !options_.certFile.empty(); }
@@ -82,6 +83,8 @@ class DevServer {
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::HTTPServer> opampServer_;
     std::unique_ptr<Poco::Net::HTTPServer> adminServer_;
+    std::uint16_t port_ = 0;
+    std::uint16_t adminPort_ = 0;
 };
 
 }  // namespace opampsup::devserver

@@ -1,6 +1,8 @@
 #include "core/agent/CollectorOutput.h"
 
+#include <filesystem>
 #include <stdexcept>
+#include <system_error>
 
 namespace opampsup::agent {
 
@@ -23,6 +25,11 @@ void CollectorOutput::restart() {
     if (!file_) {
         throw std::runtime_error("cannot write the collector's log " + options_.logFile->string());
     }
+    // The collector's output can carry secrets; only the supervisor's user may read it.
+    std::error_code ignored;
+    std::filesystem::permissions(
+        *options_.logFile, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        ignored);
 }
 
 void CollectorOutput::line(Stream stream, std::string_view text) {

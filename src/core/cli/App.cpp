@@ -3,15 +3,23 @@
 #include <ostream>
 #include <system_error>
 
+#include <Poco/Environment.h>
+#include <Poco/Process.h>
+
+#include "core/agent/ProcessLauncher.h"
 #include "core/cli/CommandLine.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
 #include "core/opamp/Capabilities.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
+#include "core/supervisor/EventLoop.h"
+#include "core/supervisor/Supervisor.h"
 #include "core/telemetry/Logger.h"
 #include "core/telemetry/Redact.h"
 #include "opampsup/version.h"
+#include "platform/os.h"
+#include "platform/shutdown.h"
 
 namespace opampsup::cli {
 namespace {
@@ -46,6 +54,18 @@ std::string hex(std::uint64_t value) {
         value >>= 4;
     } while (value != 0);
     return "0x" + out;
+}
+
+// OpenTelemetry's host.arch spelling of the machine type.
+std::string hostArch() {
+    std::string machine = Poco::Environment::osArchitecture();
+    if (machine == "x86_64" || machine == "AMD64") {
+        return "amd64";
+    }
+    if (machine == "aarch64" || machine == "ARM64") {
+        return "arm64";
+    }
+    return machine;
 }
 
 std::string collectorCommandLine(const config::SupervisorConfig& cfg) {
@@ -88,13 +108,38 @@ int run(const CommandLine& cmd, std::ostream& err) {
                 {{"command", collectorCommandLine(cfg)},
                  {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},
                  {"bootstrap_timeout", config::formatGoDuration(cfg.agent.bootstrapTimeout)}});
-    // The OpAMP client and collector supervision build on this foundation; until they are
-    // in place the run stops here, having checked everything it would start with.
-    logger.warn(
-        "This build validates the configuration and prepares storage only; it does not "
-        "yet connect to the OpAMP server or start the collector");
+    supervisor::EventLoop loop;
+    agent::ProcessLauncher launcher;
+    supervisor::Supervisor::Platform platform{launcher, static_cast<long>(Poco::Process::id()),
+                                              Poco::Environment::nodeName(),
+                                              std::string(platform::osType()), hostArch()};
+    int exitCode = kExitOk;
+    {
+        supervisor::Supervisor supervisor(loop, cfg, store, state.state, platform, logger);
+        bool shuttingDown = false;
+        platform::ShutdownWatcher watcher([&](const std::string& request) {
+            loop.post([&, request] {
+                logger.info("Received a request to stop", {{"signal", request}});
+                if (shuttingDown) {
+                    return;
+                }
+                shuttingDown = true;
+                supervisor.shutdown([&] { loop.stop(); });
+            });
+        });
+        loop.post([&] {
+            try {
+                supervisor.start();
+            } catch (const std::exception& e) {
+                logger.error("Cannot start the supervisor", {{"error", e.what()}});
+                exitCode = kExitFailure;
+                loop.stop();
+            }
+        });
+        loop.run();
+    }
     logger.flush();
-    return kExitOk;
+    return exitCode;
 }
 
 }  // namespace

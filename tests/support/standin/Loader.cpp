@@ -31,6 +31,31 @@ YAML::Node sortedCopy(const YAML::Node& node) {
     return YAML::Clone(node);
 }
 
+// The collector (v0.105 and later) marshals configopaque values as "[REDACTED]" in the
+// effective config its opamp extension reports. In the stand-in's components those are
+// the values of every `headers` map (the opamp extension's and the HTTP clients').
+void redactOpaqueValues(YAML::Node node) {
+    if (node.IsSequence()) {
+        for (YAML::Node item : node) {
+            redactOpaqueValues(item);
+        }
+        return;
+    }
+    if (!node.IsMap()) {
+        return;
+    }
+    for (auto entry : node) {
+        YAML::Node value = entry.second;
+        if (entry.first.Scalar() == "headers" && value.IsMap()) {
+            for (auto header : value) {
+                header.second = "[REDACTED]";
+            }
+        } else {
+            redactOpaqueValues(value);
+        }
+    }
+}
+
 }  // namespace
 
 LoadedConfig loadConfig(const CliRequest& request, const FeatureGates& gates, LoadMode mode) {
@@ -70,9 +95,11 @@ LoadedConfig loadConfig(const CliRequest& request, const FeatureGates& gates, Lo
 }
 
 std::string effectiveConfigYaml(const CollectorConfig& config) {
+    YAML::Node copy = sortedCopy(config.root);
+    redactOpaqueValues(copy);
     YAML::Emitter out;
     out.SetNullFormat(YAML::LowerNull);  // "null", as Go's YAML encoder writes it
-    out << sortedCopy(config.root);
+    out << copy;
     return std::string(out.c_str()) + "\n";
 }
 

@@ -1,0 +1,535 @@
+#include "core/supervisor/Supervisor.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "core/config/Duration.h"
+#include "core/config/Expansion.h"
+#include "core/effective/ConfigComposer.h"
+#include "core/opamp/Capabilities.h"
+#include "core/opamp/Proxy.h"
+#include "opampsup/version.h"
+
+namespace opampsup::supervisor {
+namespace pb = ::opamp::proto;
+
+namespace {
+
+constexpr const char* kEffectiveConfigFile = "effective.yaml";
+constexpr const char* kAgentLogFile = "agent.log";
+// The bootstrap run must not bind the collector's own metrics port.
+constexpr const char* kQuietTelemetry = "service:\n  telemetry:\n    metrics:\n      level: none\n";
+
+std::uint64_t nowNanos() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+std::string randomHex(std::size_t bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::random_device device;
+    std::string out;
+    for (std::size_t i = 0; i < bytes; ++i) {
+        auto byte = static_cast<unsigned>(device() & 0xFFU);
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 0xFU];
+    }
+    return out;
+}
+
+void setAttribute(google::protobuf::RepeatedPtrField<pb::KeyValue>& list, const std::string& key,
+                  const std::string& value) {
+    for (auto& kv : list) {
+        if (kv.key() == key) {
+            kv.mutable_value()->set_string_value(value);
+            return;
+        }
+    }
+    pb::KeyValue* kv = list.Add();
+    kv->set_key(key);
+    kv->mutable_value()->set_string_value(value);
+}
+
+// The launch secret authenticates the collector to us; it must never reach the remote server.
+std::string withoutSecret(std::string text, const std::string& secret) {
+    if (secret.empty()) {
+        return text;
+    }
+    static const std::string kRedacted = "[REDACTED]";
+    for (std::size_t at = text.find(secret); at != std::string::npos;
+         at = text.find(secret, at + kRedacted.size())) {
+        text.replace(at, secret.size(), kRedacted);
+    }
+    return text;
+}
+
+pb::EffectiveConfig withoutSecret(pb::EffectiveConfig config, const std::string& secret) {
+    for (auto& [name, file] : *config.mutable_config_map()->mutable_config_map()) {
+        file.set_body(withoutSecret(file.body(), secret));
+    }
+    return config;
+}
+
+void sortByKey(google::protobuf::RepeatedPtrField<pb::KeyValue>& list) {
+    std::sort(list.begin(), list.end(),
+              [](const pb::KeyValue& a, const pb::KeyValue& b) { return a.key() < b.key(); });
+}
+
+}  // namespace
+
+Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
+                       const storage::StateStore& store, storage::PersistentState state,
+                       Platform platform, telemetry::Logger logger)
+    : loop_(loop),
+      config_(config),
+      store_(store),
+      state_(std::move(state)),
+      platform_(std::move(platform)),
+      logger_(std::move(logger)),
+      cache_(store) {
+    agent::CollectorOutput::Options output;
+    if (!config.agent.passthroughLogs) {
+        output.logFile = store.pathOf(kAgentLogFile);
+    }
+    output.maxFileBytes = static_cast<std::size_t>(config.agent.logMaxSizeMib) * 1024U * 1024U;
+    output.tailBytes = std::max<std::size_t>(
+        16U * 1024U, static_cast<std::size_t>(config.agent.collectorCrashLogSnippetKib) * 1024U);
+    output_ = std::make_unique<agent::CollectorOutput>(output, logger_.named("collector"));
+
+    const config::RestartBackoff& backoff = config.agent.restartBackoff;
+    agent::CrashPolicy::Options policy;
+    policy.initial = std::chrono::duration_cast<std::chrono::milliseconds>(backoff.initialInterval);
+    policy.max = std::chrono::duration_cast<std::chrono::milliseconds>(backoff.maxInterval);
+    policy.multiplier = backoff.multiplier;
+    policy.resetAfter = std::chrono::duration_cast<std::chrono::milliseconds>(backoff.resetAfter);
+    auto random = std::make_shared<std::mt19937_64>(std::random_device{}());
+    agent::Commander::Events events;
+    events.started = [this](long pid) {
+        if (localServer_) {
+            localServer_->expectPid(pid);
+        }
+    };
+    events.startFailed = [this](const std::string& reason, agent::CrashPolicy::Decision retry) {
+        reportHealth(
+            false, "StatusFatalError",
+            "cannot start the collector: " + reason + "; " + agent::CrashPolicy::describe(retry));
+        if (phase_ == Phase::Bootstrapping) {
+            finishBootstrap("cannot start the collector: " + reason);
+        }
+    };
+    events.crashed = [this](const agent::ExitStatus& status, agent::CrashPolicy::Decision restart) {
+        std::string error = "the collector exited with " + status.describe();
+        if (phase_ == Phase::Bootstrapping) {
+            finishBootstrap(error + " during bootstrap; its last output:\n" + output_->tail(2048));
+            return;
+        }
+        error += "; " + agent::CrashPolicy::describe(restart);
+        if (config_.agent.collectorCrashLogSnippetKib > 0) {
+            error += "\n" + output_->tail(config_.agent.collectorCrashLogSnippetKib * 1024U);
+        }
+        reportHealth(false, "StatusFatalError", error);
+    };
+    commander_ = std::make_unique<agent::Commander>(
+        loop_, platform_.launcher,
+        agent::CrashPolicy(
+            policy, [random] { return std::uniform_real_distribution<double>(0.0, 1.0)(*random); }),
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.agent.stopTimeout), events,
+        logger_.named("commander"));
+    commander_->setOutput([output = output_.get()](agent::OutputStream stream,
+                                                   std::string_view line) {
+        output->line(stream == agent::OutputStream::Stderr ? agent::CollectorOutput::Stream::Stderr
+                                                           : agent::CollectorOutput::Stream::Stdout,
+                     line);
+    });
+}
+
+Supervisor::~Supervisor() {
+    *alive_ = false;
+    if (localServer_) {
+        localServer_->stop();
+    }
+}
+
+void Supervisor::start() {
+    localserver::LocalOpampServer::Callbacks callbacks;
+    auto onLoop = [this](std::function<void(Supervisor&)> task) {
+        loop_.post([this, task = std::move(task), alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) {
+                task(*this);
+            }
+        });
+    };
+    callbacks.connected = [onLoop] { onLoop([](Supervisor& s) { s.onCollectorConnected(); }); };
+    callbacks.message = [onLoop](pb::AgentToServer message) {
+        onLoop([message = std::move(message)](Supervisor& s) { s.onCollectorMessage(message); });
+    };
+    callbacks.disconnected = [onLoop](std::string reason) {
+        onLoop([reason = std::move(reason)](Supervisor& s) { s.onCollectorDisconnected(reason); });
+    };
+    callbacks.rejected = [logger = logger_](std::string reason) {
+        logger.warn("Refused a connection to the supervisor's OpAMP server", {{"reason", reason}});
+    };
+    localServer_ = std::make_unique<localserver::LocalOpampServer>(
+        config_.agent.opampServerPort, callbacks, logger_.named("localserver"));
+    localServer_->start();
+    logger_.info("Listening for the collector's opamp extension",
+                 {{"endpoint", localServer_->endpoint()}});
+
+    try {
+        fingerprint_ = agent::ExecutableFingerprint::of(config_.agent.executable);
+        if (auto cached = cache_.load(*fingerprint_)) {
+            logger_.info("Collector description from the bootstrap cache",
+                         {{"executable", fingerprint_->path}});
+            description_ = cached->description;
+            components_ = cached->components;
+            phase_ = Phase::Running;
+            startClient();
+            runCollector();
+            return;
+        }
+    } catch (const std::exception& e) {
+        logger_.warn("Cannot use the bootstrap cache", {{"error", e.what()}});
+    }
+    startBootstrap();
+}
+
+std::string Supervisor::extensionYaml() const {
+    effective::OpampExtensionSettings s;
+    s.instanceUid = state_.instanceId.toString();
+    s.endpoint = localServer_->endpoint();
+    s.authorization = localserver::LocalOpampServer::authorizationHeader(secret_);
+    s.supervisorPid = platform_.supervisorPid;
+    s.ppidPollInterval = config::formatGoDuration(config_.agent.orphanDetectionInterval);
+    // The bootstrap learns the component map for the cache whatever the capability says.
+    s.reportsAvailableComponents =
+        config_.capabilities.reportsAvailableComponents || phase_ == Phase::Bootstrapping;
+    s.includeResourceAttributes = config_.agent.description.includeResourceAttributes;
+    return effective::opampExtensionYaml(s);
+}
+
+void Supervisor::newLaunchSecret() {
+    secret_ = randomHex(16);
+    localServer_->expect({state_.instanceId, secret_, std::nullopt});
+}
+
+agent::LaunchSpec Supervisor::launchSpec() const {
+    agent::LaunchSpec spec;
+    spec.executable = config_.agent.executable;
+    spec.args = {"--config", store_.pathOf(kEffectiveConfigFile).string()};
+    spec.args.insert(spec.args.end(), config_.agent.args.begin(), config_.agent.args.end());
+    if (config_.agent.env) {
+        for (const auto& [name, value] : *config_.agent.env) {
+            spec.environment[name] = value;
+        }
+    }
+    return spec;
+}
+
+void Supervisor::startBootstrap() {
+    phase_ = Phase::Bootstrapping;
+    newLaunchSecret();
+    effective::ComposeInput input;
+    input.ownTelemetryYaml = kQuietTelemetry;
+    input.opampExtensionYaml = extensionYaml();
+    input.acceptsRemoteConfig = true;  // no pipelines of its own: the nop pipeline stands in
+    input.needsNopPipeline = true;
+    effective::ComposeResult composed = effective::composeEffectiveConfig(input);
+    try {
+        store_.write(kEffectiveConfigFile, composed.yaml);
+        output_->restart();
+    } catch (const std::exception& e) {
+        finishBootstrap(std::string("cannot write the bootstrap config: ") + e.what());
+        return;
+    }
+    logger_.info("Bootstrapping: running the collector once to learn its description",
+                 {{"timeout", config::formatGoDuration(config_.agent.bootstrapTimeout)}});
+    commander_->start(launchSpec());
+    bootstrapTimer_ = loop_.postAfter(
+        config_.agent.bootstrapTimeout, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (!alive.lock() || phase_ != Phase::Bootstrapping) {
+                return;
+            }
+            bootstrapTimer_.reset();
+            std::string what =
+                collectorEverConnected_
+                    ? "the collector connected but never sent its AgentDescription"
+                    : "the collector never connected to the supervisor's OpAMP server at " +
+                          localServer_->endpoint() +
+                          " (the supervisor injects an opamp extension into its config; a "
+                          "collector built without the opamp extension cannot be supervised)";
+            finishBootstrap(what + " within " +
+                            config::formatGoDuration(config_.agent.bootstrapTimeout) +
+                            "; its last output:\n" + output_->tail(2048));
+        });
+}
+
+void Supervisor::finishBootstrap(std::optional<std::string> failure) {
+    if (phase_ != Phase::Bootstrapping) {
+        return;
+    }
+    if (bootstrapTimer_) {
+        loop_.cancel(*bootstrapTimer_);
+        bootstrapTimer_.reset();
+    }
+    if (failure) {
+        logger_.error("Bootstrap failed; starting the collector anyway", {{"error", *failure}});
+    } else if (fingerprint_ && description_) {
+        try {
+            cache_.save(*fingerprint_, {*description_, components_});
+        } catch (const std::exception& e) {
+            logger_.warn("Cannot save the bootstrap cache", {{"error", e.what()}});
+        }
+    }
+    std::optional<std::string> error = failure;
+    commander_->stop([this, error, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.lock() || phase_ == Phase::ShuttingDown) {
+            return;
+        }
+        phase_ = Phase::Running;
+        startClient();
+        if (error) {
+            reportHealth(false, "StatusRecoverableError", "bootstrap failed: " + *error);
+        }
+        runCollector();
+    });
+}
+
+pb::AgentDescription Supervisor::fallbackDescription() const {
+    pb::AgentDescription d;
+    setAttribute(*d.mutable_identifying_attributes(), "service.name",
+                 config_.agent.executable.filename().string());
+    setAttribute(*d.mutable_identifying_attributes(), "service.instance.id",
+                 state_.instanceId.toString());
+    setAttribute(*d.mutable_non_identifying_attributes(), "os.type", platform_.osType);
+    setAttribute(*d.mutable_non_identifying_attributes(), "host.name", platform_.hostName);
+    setAttribute(*d.mutable_non_identifying_attributes(), "host.arch", platform_.arch);
+    return d;
+}
+
+pb::AgentDescription Supervisor::withOverrides(const pb::AgentDescription& reported) const {
+    pb::AgentDescription d = reported;
+    for (const auto& [key, value] : config_.agent.description.identifyingAttributes) {
+        setAttribute(*d.mutable_identifying_attributes(), key, value);
+    }
+    for (const auto& [key, value] : config_.agent.description.nonIdentifyingAttributes) {
+        setAttribute(*d.mutable_non_identifying_attributes(), key, value);
+    }
+    sortByKey(*d.mutable_identifying_attributes());
+    sortByKey(*d.mutable_non_identifying_attributes());
+    return d;
+}
+
+void Supervisor::startClient() {
+    opamp::AgentState state(state_.instanceId, opamp::agentCapabilities(config_.capabilities));
+    state.setAgentDescription(withOverrides(description_.value_or(fallbackDescription())));
+    if (config_.capabilities.reportsAvailableComponents && components_) {
+        state.setAvailableComponents(*components_);
+    }
+    opamp::Client::Settings settings;
+    settings.endpoint = config_.server.endpoint;
+    settings.headers = config_.server.headers;
+    settings.userAgent = std::string("opampsupervisor/") + kVersion;
+    settings.tls = config_.server.tls;
+    auto env = config::processExpansionSources().env;
+    settings.proxy = opamp::chooseProxy(config_.server.endpoint, config_.server.proxy, env);
+    opamp::Client::Handlers handlers;
+    handlers.connectionChanged = [this](bool up) {
+        logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
+    };
+    handlers.restart = [this] { onRestartCommand(); };
+    handlers.customMessage = [this](const pb::CustomMessage& message) {
+        localServer_->sendCustomMessage(message);
+    };
+    handlers.newInstanceUid = [this](const opamp::Uuid& uid) { onNewInstanceUid(uid); };
+    handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
+    client_ = std::make_unique<opamp::Client>(
+        loop_, settings, std::move(state), handlers, logger_.named("opamp"), [] {
+            static thread_local std::mt19937_64 random{std::random_device{}()};
+            return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+        });
+    if (pendingHealth_) {
+        client_->state().setHealth(*pendingHealth_);
+        pendingHealth_.reset();
+    }
+    client_->start();
+}
+
+void Supervisor::runCollector() {
+    newLaunchSecret();
+    effective::ComposeInput input;
+    input.configFiles = config_.agent.configFiles;
+    input.opampExtensionYaml = extensionYaml();
+    input.acceptsRemoteConfig = config_.capabilities.acceptsRemoteConfig;
+    input.instanceUid = state_.instanceId.toString();
+    effective::ComposeResult composed = effective::composeEffectiveConfig(input);
+    for (const std::string& warning : composed.warnings) {
+        logger_.error("A local config file is left out of the collector's config",
+                      {{"problem", warning}});
+    }
+    if (composed.error) {
+        reportHealth(false, "StatusFatalError",
+                     "cannot compose the collector's config: " + *composed.error);
+        return;
+    }
+    try {
+        store_.write(kEffectiveConfigFile, composed.yaml);
+        output_->restart();
+    } catch (const std::exception& e) {
+        reportHealth(false, "StatusFatalError",
+                     std::string("cannot write the collector's config: ") + e.what());
+        return;
+    }
+    // What the server sees until the collector reports its own effective config.
+    if (config_.capabilities.reportsEffectiveConfig && client_) {
+        pb::EffectiveConfig effectiveConfig;
+        auto& file = (*effectiveConfig.mutable_config_map()->mutable_config_map())[""];
+        file.set_body(withoutSecret(composed.yaml, secret_));
+        file.set_content_type("text/yaml");
+        client_->state().setEffectiveConfig(effectiveConfig);
+        client_->flush();
+    }
+    commander_->start(launchSpec());
+}
+
+void Supervisor::onCollectorConnected() {
+    collectorConnected_ = true;
+    collectorEverConnected_ = true;
+}
+
+void Supervisor::onCollectorDisconnected(const std::string& reason) {
+    collectorConnected_ = false;
+    logger_.debug("The collector's OpAMP connection ended", {{"reason", reason}});
+}
+
+void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
+    if (message.has_agent_description()) {
+        description_ = message.agent_description();
+    }
+    if (message.has_available_components()) {
+        const pb::AvailableComponents& reported = message.available_components();
+        bool known = components_ && components_->hash() == reported.hash() &&
+                     !components_->components().empty();
+        if (!reported.components().empty()) {
+            components_ = reported;
+        } else if (!known) {
+            // Only the hash: ask for the map.
+            pb::ServerToAgent ask;
+            ask.set_flags(pb::ServerToAgentFlags_ReportAvailableComponents);
+            localServer_->send(ask);
+        }
+    }
+    if (phase_ == Phase::Bootstrapping) {
+        bool componentsDone = !message.has_available_components() ||
+                              (components_ && !components_->components().empty());
+        if (description_ && componentsDone) {
+            finishBootstrap(std::nullopt);
+        }
+        return;
+    }
+    if (!client_ || phase_ != Phase::Running) {
+        return;
+    }
+    opamp::AgentState& state = client_->state();
+    if (message.has_agent_description()) {
+        state.setAgentDescription(withOverrides(message.agent_description()));
+    }
+    if (message.has_health() && config_.capabilities.reportsHealth) {
+        state.setHealth(message.health());
+    }
+    if (message.has_effective_config() && config_.capabilities.reportsEffectiveConfig) {
+        state.setEffectiveConfig(withoutSecret(message.effective_config(), secret_));
+    }
+    if (components_ && config_.capabilities.reportsAvailableComponents &&
+        !components_->components().empty()) {
+        state.setAvailableComponents(*components_);
+    }
+    if (message.has_custom_message()) {
+        client_->sendCustomMessage(message.custom_message());
+    }
+    client_->flush();
+}
+
+void Supervisor::reportHealth(bool healthy, const std::string& status, const std::string& error) {
+    pb::ComponentHealth health;
+    health.set_healthy(healthy);
+    health.set_status(status);
+    health.set_last_error(error);
+    health.set_status_time_unix_nano(nowNanos());
+    if (!client_) {
+        pendingHealth_ = health;
+        return;
+    }
+    if (config_.capabilities.reportsHealth) {
+        client_->state().setHealth(health);
+        client_->flush();
+    }
+}
+
+void Supervisor::onRestartCommand() {
+    if (!config_.capabilities.acceptsRestartCommand) {
+        logger_.warn("Ignored a restart command: capabilities.accepts_restart_command is off");
+        return;
+    }
+    logger_.info("Restarting the collector at the server's request");
+    newLaunchSecret();
+    commander_->restart(launchSpec());
+}
+
+void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
+    state_.instanceId = uid;
+    try {
+        storage::savePersistentState(store_, state_);
+    } catch (const std::exception& e) {
+        logger_.error("Cannot persist the new instance UID", {{"error", e.what()}});
+    }
+    // The collector's opamp extension must speak for the new UID: rewrite and restart.
+    if (phase_ == Phase::Running) {
+        commander_->stop([this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock() && phase_ == Phase::Running) {
+                runCollector();
+            }
+        });
+    }
+}
+
+void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
+    if (!config_.capabilities.acceptsRemoteConfig) {
+        logger_.warn("Ignored a remote config: capabilities.accepts_remote_config is off");
+        return;
+    }
+    // Applying remote configs (validation, soak, rollback) is its own piece of work; until
+    // it lands the server is told plainly that this one was not applied.
+    pb::RemoteConfigStatus status;
+    status.set_last_remote_config_hash(config.config_hash());
+    status.set_status(pb::RemoteConfigStatuses_FAILED);
+    status.set_error_message("this supervisor build does not apply remote configuration yet");
+    client_->state().setRemoteConfigStatus(status);
+    client_->flush();
+}
+
+void Supervisor::shutdown(std::function<void()> done) {
+    if (phase_ == Phase::ShuttingDown) {
+        return;
+    }
+    phase_ = Phase::ShuttingDown;
+    if (bootstrapTimer_) {
+        loop_.cancel(*bootstrapTimer_);
+        bootstrapTimer_.reset();
+    }
+    logger_.info("Shutting down: stopping the collector");
+    commander_->stop([this, done = std::move(done)] {
+        if (client_) {
+            reportHealth(false, "StatusStopped", "the supervisor is shutting down");
+            client_->stop();
+        }
+        localServer_->stop();
+        logger_.info("Shutdown complete");
+        if (done) {
+            done();
+        }
+    });
+}
+
+}  // namespace opampsup::supervisor

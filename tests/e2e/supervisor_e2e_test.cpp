@@ -1,0 +1,436 @@
+// The whole product as a user runs it: the real opampsupervisor binary, managing the
+// stand-in collector (otelcol-standin) as its child, connected to a dev server on loopback.
+// Scenarios S2, S10, S16 and the crash and stop parts of S7 in DESIGN.md.
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include "support/ChildRun.h"
+#include "support/DevServerFixture.h"
+#include "support/TempDir.h"
+
+namespace opampsup {
+namespace {
+
+namespace pb = ::opamp::proto;
+using testing::Child;
+using ::testing::HasSubstr;
+using testing::kDeadline;
+using ::testing::Not;
+using testing::processAlive;
+using testing::readFile;
+using testing::waitUntil;
+
+std::map<std::string, std::string> attributes(
+    const google::protobuf::RepeatedPtrField<pb::KeyValue>& list) {
+    std::map<std::string, std::string> out;
+    for (const auto& kv : list) {
+        out[kv.key()] = kv.value().string_value();
+    }
+    return out;
+}
+
+int permissionsOf(const std::filesystem::path& path) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) {
+        return -1;
+    }
+    return static_cast<int>(info.st_mode & 07777);
+}
+
+class SupervisorE2e : public ::testing::Test {
+  protected:
+    std::filesystem::path storage() const { return dir_.path() / "storage"; }
+    std::filesystem::path dataFile() const { return dir_.path() / "data.jsonl"; }
+
+    // A collector config whose metrics pipeline carries the standin receiver's data to a file.
+    std::filesystem::path collectorConfig(const std::string& receiverExtra = "") {
+        return dir_.write("collector.yaml",
+                          "receivers:\n  standin:\n    interval: 50ms\n" + receiverExtra +
+                              "exporters:\n  file:\n    path: " + dataFile().string() +
+                              "\nservice:\n  pipelines:\n    metrics:\n"
+                              "      receivers: [standin]\n"
+                              "      exporters: [file]\n");
+    }
+
+    // The supervisor's config: `scheme` picks the transport; `capabilities` and `agent` are
+    // YAML lines indented under their sections.
+    std::filesystem::path supervisorConfig(const std::string& endpoint,
+                                           const std::string& capabilities,
+                                           const std::string& agent) {
+        return dir_.write("supervisor.yaml",
+                          "server:\n  endpoint: " + endpoint + "\ncapabilities:\n" + capabilities +
+                              "agent:\n" + agent + "storage:\n  directory: " + storage().string() +
+                              "\n");
+    }
+
+    std::string standinAgent(const std::string& extra = "") const {
+        return std::string("  executable: ") + OTELCOL_STANDIN_PATH + "\n  config_files: [" +
+               (dir_.path() / "collector.yaml").string() + "]\n" + extra;
+    }
+
+    std::unique_ptr<Child> startSupervisor(const std::filesystem::path& config) {
+        return std::make_unique<Child>(dir_, OPAMPSUPERVISOR_PATH,
+                                       std::vector<std::string>{"--config", config.string()});
+    }
+
+    // The instance UID the supervisor persisted on its first start.
+    std::string instanceUid() {
+        std::filesystem::path state = storage() / "persistent_state.yaml";
+        if (!waitUntil([&] { return std::filesystem::exists(state); })) {
+            return "";
+        }
+        return YAML::LoadFile(state.string())["instance_id"].as<std::string>();
+    }
+
+    // PIDs of the collectors the supervisor started, from its log, in order.
+    static std::vector<long> collectorPids(const Child& supervisor) {
+        static const std::regex started(R"re("msg":"Collector started","pid":"(\d+)")re");
+        std::vector<long> pids;
+        const std::string log = supervisor.out() + supervisor.err();
+        for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
+             it != std::sregex_iterator(); ++it) {
+            pids.push_back(std::stol((*it)[1].str()));
+        }
+        return pids;
+    }
+
+    static std::string logOf(const Child& supervisor) {
+        return supervisor.out() + supervisor.err();
+    }
+
+    // Waits for the latest health the server has for the agent to satisfy `match`.
+    std::optional<pb::ComponentHealth> waitForHealth(
+        const std::string& uid, const std::function<bool(const pb::ComponentHealth&)>& match,
+        std::chrono::milliseconds timeout = kDeadline) {
+        std::optional<pb::ComponentHealth> found;
+        waitUntil(
+            [&] {
+                for (const auto& message : server_.agentMessages(uid)) {
+                    if (message.has_health() && match(message.health())) {
+                        found = message.health();
+                        return true;
+                    }
+                }
+                return false;
+            },
+            timeout);
+        return found;
+    }
+
+    std::size_t dataLines() const { return testing::completeLines(dataFile()).size(); }
+
+    testing::TempDir dir_;
+    testing::DevServerFixture server_;
+};
+
+// S2 over both transports: local config only, no remote config capability; the collector
+// runs with the composed config, data flows, and the server sees the description, the
+// components, health and the effective config, with the launch secret kept from it. Then
+// S16's orderly half: SIGTERM stops the collector and says goodbye.
+class LocalConfig : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(LocalConfig, RunsTheCollectorReportsItAndStopsInOrder) {
+    collectorConfig();
+    auto config = supervisorConfig(server_.endpoint(GetParam()),
+                                   "  reports_effective_config: true\n"
+                                   "  reports_health: true\n"
+                                   "  reports_available_components: true\n",
+                                   standinAgent("  description:\n"
+                                                "    identifying_attributes:\n"
+                                                "      service.namespace: e2e\n"
+                                                "    non_identifying_attributes:\n"
+                                                "      custom.key: custom-value\n"));
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty()) << logOf(*supervisor);
+
+    // The description as the collector reported it at bootstrap, with the overrides.
+    auto described = server_.waitForAgentMessages(
+        uid, [](const pb::AgentToServer& m) { return m.has_agent_description(); }, 1);
+    ASSERT_FALSE(described.empty()) << logOf(*supervisor);
+    const pb::AgentToServer& first = described.front();
+    auto identifying = attributes(first.agent_description().identifying_attributes());
+    EXPECT_EQ(identifying["service.name"], "otelcol-standin");
+    EXPECT_EQ(identifying["service.version"], "0.130.0");
+    EXPECT_EQ(identifying["service.instance.id"], uid);
+    EXPECT_EQ(identifying["service.namespace"], "e2e");
+    auto other = attributes(first.agent_description().non_identifying_attributes());
+    EXPECT_EQ(other["custom.key"], "custom-value");
+    EXPECT_EQ(other["os.type"], "linux");
+    EXPECT_FALSE(other["host.name"].empty());
+    EXPECT_EQ(first.capabilities() & pb::AgentCapabilities_AcceptsRemoteConfig, 0U);
+    EXPECT_NE(first.capabilities() & pb::AgentCapabilities_ReportsAvailableComponents, 0U);
+
+    // The component map, learned from the collector, once the server asks for it.
+    auto components = server_.waitForAgentMessages(
+        uid,
+        [](const pb::AgentToServer& m) {
+            return m.has_available_components() &&
+                   m.available_components().components().count("receivers") == 1;
+        },
+        1);
+    ASSERT_FALSE(components.empty());
+    EXPECT_EQ(components.front()
+                  .available_components()
+                  .components()
+                  .at("receivers")
+                  .sub_component_map()
+                  .count("standin"),
+              1U);
+
+    auto healthy = waitForHealth(uid, [](const pb::ComponentHealth& h) {
+        return h.healthy() && h.component_health_map().count("pipeline:metrics") == 1;
+    });
+    ASSERT_TRUE(healthy) << logOf(*supervisor);
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 3; })) << logOf(*supervisor);
+
+    // The effective config the collector runs: the local file plus the injected extension,
+    // without the per-launch secret that authenticates the collector to the supervisor.
+    auto effective = server_.waitForAgentMessages(
+        uid,
+        [](const pb::AgentToServer& m) {
+            return m.has_effective_config() &&
+                   m.effective_config().config_map().config_map().count("") == 1 &&
+                   m.effective_config().config_map().config_map().at("").body().find("pipelines") !=
+                       std::string::npos;
+        },
+        1);
+    ASSERT_FALSE(effective.empty());
+    const std::string runningConfig = readFile(storage() / "effective.yaml");
+    YAML::Node onDisk = YAML::Load(runningConfig);
+    const std::string secretHeader =
+        onDisk["extensions"]["opamp"]["server"]["ws"]["headers"]["Authorization"].as<std::string>();
+    ASSERT_THAT(secretHeader, HasSubstr("Secret "));
+    const std::string secret = secretHeader.substr(std::string("Secret ").size());
+    for (const auto& message : server_.agentMessages(uid)) {
+        for (const auto& [name, file] : message.effective_config().config_map().config_map()) {
+            EXPECT_THAT(file.body(), Not(HasSubstr(secret)));
+        }
+    }
+    YAML::Node reported =
+        YAML::Load(effective.front().effective_config().config_map().config_map().at("").body());
+    EXPECT_TRUE(reported["receivers"]["standin"]);
+    EXPECT_EQ(reported["service"]["extensions"][0].as<std::string>(), "opamp");
+
+    EXPECT_EQ(permissionsOf(storage()), 0700);
+    EXPECT_EQ(permissionsOf(storage() / "effective.yaml"), 0600);
+    EXPECT_EQ(permissionsOf(storage() / "agent.log"), 0600);
+    EXPECT_EQ(permissionsOf(storage() / "persistent_state.yaml"), 0600);
+
+    // S16, orderly: SIGTERM stops the collector, says goodbye to the server, exits 0.
+    auto pids = collectorPids(*supervisor);
+    ASSERT_GE(pids.size(), 2U) << "a bootstrap run and the real run";
+    const long collector = pids.back();
+    ASSERT_TRUE(processAlive(static_cast<pid_t>(collector)));
+    supervisor->signal(SIGTERM);
+    auto code = supervisor->waitExit();
+    ASSERT_TRUE(code) << logOf(*supervisor);
+    EXPECT_EQ(*code, 0) << logOf(*supervisor);
+    EXPECT_FALSE(processAlive(static_cast<pid_t>(collector)));
+    auto goodbye = server_.waitForAgentMessages(
+        uid, [](const pb::AgentToServer& m) { return m.has_agent_disconnect(); }, 1);
+    EXPECT_EQ(goodbye.size(), 1U);
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("Shutdown complete"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, LocalConfig, ::testing::Values("ws", "http"));
+
+// The start-up log says what will run and with which identity, and never shows a secret.
+TEST_F(SupervisorE2e, StartupLogShowsThePlanWithSecretsRedacted) {
+    collectorConfig();
+    auto log = dir_.path() / "supervisor.log";
+    auto config =
+        dir_.write("supervisor.yaml",
+                   "server:\n  endpoint: " + server_.endpoint("ws") +
+                       "\n  headers:\n    Authorization: Bearer sekrit\nagent:\n" +
+                       standinAgent("  args: [--feature-gates, service.AllowNoPipelines]\n") +
+                       "storage:\n  directory: " + storage().string() +
+                       "\ntelemetry:\n  logs:\n    output_paths: [" + log.string() + "]\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    // The log goes to the configured file only.
+    ASSERT_TRUE(
+        waitUntil([&] { return readFile(log).find("Collector started") != std::string::npos; }));
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+
+    const std::string content = readFile(log);
+    EXPECT_THAT(content, HasSubstr(std::string(OTELCOL_STANDIN_PATH) + " --config " +
+                                   (storage() / "effective.yaml").string() +
+                                   " --feature-gates service.AllowNoPipelines"));
+    EXPECT_THAT(content, HasSubstr("Authorization: [REDACTED]"));
+    EXPECT_THAT(content, HasSubstr("\"capabilities\":\"0x2845\""));
+    EXPECT_THAT(content, HasSubstr("\"instance_uid\":\"" + uid + "\""));
+    EXPECT_THAT(content, Not(HasSubstr("sekrit")));
+    EXPECT_EQ(std::filesystem::status(storage()).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_all);
+}
+
+// S16, killed: the collector dies with the supervisor; the next start keeps the instance
+// UID and takes the description from the bootstrap cache, with no bootstrap run.
+TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorage) {
+    collectorConfig();
+    auto config =
+        supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n", standinAgent());
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
+        << logOf(*supervisor);
+    const long collector = collectorPids(*supervisor).back();
+
+    supervisor->signal(SIGKILL);
+    ASSERT_TRUE(supervisor->waitExit());
+    EXPECT_TRUE(waitUntil([&] { return !processAlive(static_cast<pid_t>(collector)); }))
+        << "the collector outlived its supervisor";
+
+    auto again = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return collectorPids(*again).size() == 1; }));
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 2; })) << logOf(*again);
+    EXPECT_THAT(logOf(*again), HasSubstr("Collector description from the bootstrap cache"));
+    EXPECT_THAT(logOf(*again), Not(HasSubstr("Bootstrapping")));
+    EXPECT_TRUE(server_.waitForAgent(uid, [](const Poco::JSON::Object& agent) {
+        return agent.getValue<bool>("connected") && agent.getValue<int>("message_count") > 2;
+    })) << "the restarted supervisor speaks for the same instance UID";
+}
+
+// S10: a collector that never connects (here a program without the opamp extension) gives
+// an error that names the endpoint, the extension and the collector's last output; the
+// supervisor reports it as health and keeps running.
+TEST_F(SupervisorE2e, BootstrapFailureNamesTheEndpointAndTheCollectorsLastOutput) {
+    auto fake = dir_.write("otelcol-without-opamp",
+                           "#!/bin/sh\necho 'this collector has no opamp extension' >&2\n"
+                           "exec sleep 600\n");
+    std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+    auto config = supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n",
+        "  executable: " + fake.string() + "\n  bootstrap_timeout: 1s\n  stop_timeout: 2s\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+
+    auto failed = waitForHealth(uid, [](const pb::ComponentHealth& h) {
+        return !h.healthy() && h.last_error().find("bootstrap failed") != std::string::npos;
+    });
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->last_error(), HasSubstr("never connected to the supervisor's OpAMP "
+                                                "server at ws://127.0.0.1:"));
+    EXPECT_THAT(failed->last_error(), HasSubstr("opamp extension"));
+    EXPECT_THAT(failed->last_error(), HasSubstr("this collector has no opamp extension"));
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("Bootstrap failed"));
+
+    // The server still learns who this is, from what the supervisor knows itself.
+    auto described = server_.waitForAgentMessages(
+        uid, [](const pb::AgentToServer& m) { return m.has_agent_description(); }, 1);
+    ASSERT_FALSE(described.empty());
+    auto identifying = attributes(described.front().agent_description().identifying_attributes());
+    EXPECT_EQ(identifying["service.name"], "otelcol-without-opamp");
+    EXPECT_EQ(identifying["service.instance.id"], uid);
+
+    supervisor->signal(SIGTERM);
+    auto code = supervisor->waitExit();
+    ASSERT_TRUE(code);
+    EXPECT_EQ(*code, 0);
+}
+
+// A crashing collector is restarted with backoff, and each crash is reported as health
+// with the exit code and when the next attempt comes.
+TEST_F(SupervisorE2e, CrashingCollectorIsRestartedWithBackoffAndReported) {
+    collectorConfig("    crash_after: 200ms\n    exit_code: 3\n");
+    auto config = supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n",
+                                   standinAgent("  restart_backoff:\n"
+                                                "    initial_interval: 100ms\n"
+                                                "    max_interval: 400ms\n"));
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+
+    auto crashed = waitForHealth(uid, [](const pb::ComponentHealth& h) {
+        return !h.healthy() && h.last_error().find("attempt 3") != std::string::npos;
+    });
+    ASSERT_TRUE(crashed) << logOf(*supervisor);
+    EXPECT_THAT(crashed->last_error(), HasSubstr("the collector exited with exit code 3"));
+    EXPECT_THAT(crashed->last_error(), HasSubstr("restarting in"));
+    // The bootstrap run and at least three runs after it.
+    EXPECT_GE(collectorPids(*supervisor).size(), 4U);
+}
+
+// A collector that ignores SIGTERM is killed after agent.stop_timeout, and the supervisor
+// still stops in order.
+TEST_F(SupervisorE2e, CollectorIgnoringStopIsKilledAfterTheStopTimeout) {
+    collectorConfig("    ignore_stop_signal: true\n");
+    auto config = supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n",
+                                   standinAgent("  stop_timeout: 1s\n"));
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
+        << logOf(*supervisor);
+    const long collector = collectorPids(*supervisor).back();
+
+    supervisor->signal(SIGTERM);
+    auto code = supervisor->waitExit();
+    ASSERT_TRUE(code) << logOf(*supervisor);
+    EXPECT_EQ(*code, 0);
+    EXPECT_FALSE(processAlive(static_cast<pid_t>(collector)));
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("The collector did not stop in time; killing it"));
+    EXPECT_EQ(server_
+                  .waitForAgentMessages(
+                      uid, [](const pb::AgentToServer& m) { return m.has_agent_disconnect(); }, 1)
+                  .size(),
+              1U);
+}
+
+// No server: the collector runs anyway, and the supervisor connects when one appears.
+TEST_F(SupervisorE2e, CollectorRunsWhileTheServerIsUnreachable) {
+    collectorConfig();
+    // A port nothing listens on: the dev server's, after it is stopped.
+    std::string endpoint = server_.endpoint("ws");
+    server_.server().stop();
+    auto config = supervisorConfig(endpoint, "  reports_health: true\n", standinAgent());
+    auto supervisor = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 3; })) << logOf(*supervisor);
+    EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("Connected to the OpAMP server")));
+
+    server_.restart();
+    const std::string uid = instanceUid();
+    EXPECT_TRUE(server_.waitForAgent(
+        uid, [](const Poco::JSON::Object& agent) { return agent.getValue<bool>("connected"); },
+        std::chrono::seconds(30)))
+        << logOf(*supervisor);
+}
+
+// The server's Restart command restarts the collector; it is not reported as a crash.
+TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
+    collectorConfig();
+    auto config = supervisorConfig(server_.endpoint("ws"),
+                                   "  reports_health: true\n  accepts_restart_command: true\n",
+                                   standinAgent());
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
+    const std::size_t before = collectorPids(*supervisor).size();
+    server_.restart(uid);
+    ASSERT_TRUE(waitUntil([&] { return collectorPids(*supervisor).size() == before + 1; }))
+        << logOf(*supervisor);
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("Restarting the collector at the server's request"));
+    EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("the collector exited")));
+}
+
+}  // namespace
+}  // namespace opampsup
