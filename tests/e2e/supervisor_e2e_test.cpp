@@ -414,6 +414,42 @@ TEST_F(SupervisorE2e, CollectorRunsWhileTheServerIsUnreachable) {
         << logOf(*supervisor);
 }
 
+// agent.env adds to the environment the collector inherits and agent.env_unset removes from
+// it; the stand-in expands them in its config as the collector does.
+TEST_F(SupervisorE2e, CollectorEnvironmentIsTheSupervisorsPlusEnvMinusEnvUnset) {
+    dir_.write("collector.yaml",
+               "receivers:\n  standin:\n    interval: 50ms\nexporters:\n  file:\n    path: " +
+                   (dir_.path() / "${env:E2E_ADDED}-${env:E2E_KEPT}-${env:E2E_REMOVED:-removed}")
+                       .string() +
+                   "\nservice:\n  pipelines:\n    metrics:\n      receivers: [standin]\n"
+                   "      exporters: [file]\n");
+    auto config = supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n",
+                                   standinAgent("  env:\n    E2E_ADDED: added\n"
+                                                "  env_unset: [E2E_REMOVED]\n"));
+    auto supervisor = std::make_unique<Child>(
+        dir_, OPAMPSUPERVISOR_PATH, std::vector<std::string>{"--config", config.string()},
+        std::map<std::string, std::string>{{"E2E_KEPT", "kept"}, {"E2E_REMOVED", "present"}});
+    EXPECT_TRUE(waitUntil([&] {
+        return std::filesystem::exists(dir_.path() / "added-kept-removed");
+    })) << logOf(*supervisor);
+}
+
+// A Unix-socket local server is accepted by the config loader but not served yet: the
+// supervisor refuses to start rather than ignore the setting.
+TEST_F(SupervisorE2e, UnixSocketLocalServerIsRefusedAtStart) {
+    collectorConfig();
+    auto config = supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n",
+        standinAgent("  opamp_server_socket:\n    transport: unix\n    endpoint: " +
+                     (dir_.path() / "opamp.sock").string() + "\n"));
+    auto supervisor = startSupervisor(config);
+    auto code = supervisor->waitExit();
+    ASSERT_TRUE(code);
+    EXPECT_EQ(*code, 1);
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("agent.opamp_server_socket: this build serves"));
+    EXPECT_TRUE(collectorPids(*supervisor).empty());
+}
+
 // The server's Restart command restarts the collector; it is not reported as a crash.
 TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
     collectorConfig();

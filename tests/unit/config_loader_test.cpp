@@ -213,6 +213,7 @@ agent:
   args: [--feature-gates, exporter.foo]
   env:
     GOMEMLIMIT: 200MiB
+  env_unset: [HTTPS_PROXY]
   startup_fallback_configs: [DIR/fallback.yaml]
   package:
     agent_binary: otelcol
@@ -319,6 +320,7 @@ extensions:
     EXPECT_EQ(a.args, (std::vector<std::string>{"--feature-gates", "exporter.foo"}));
     ASSERT_TRUE(a.env.has_value());
     EXPECT_EQ(a.env->at("GOMEMLIMIT"), "200MiB");
+    EXPECT_EQ(a.envUnset, (std::vector<std::string>{"HTTPS_PROXY"}));
     EXPECT_EQ(a.startupFallbackConfigs,
               std::vector<std::filesystem::path>{dir_.path() / "fallback.yaml"});
     EXPECT_EQ(a.package.agentBinary, "otelcol");
@@ -395,6 +397,13 @@ TEST_F(ConfigLoaderTest, EmptyEnvMapMeansNoAdditions) {
 }
 
 // ---- errors --------------------------------------------------------------------------------
+
+TEST_F(ConfigLoaderTest, EnvUnsetProblems) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  env_unset: [A, \"B=1\"]\n"),
+              "5:18: agent.env_unset[1]: \"B=1\" is not an environment variable name");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  env:\n    A: x\n  env_unset: [A]\n"),
+              "7:15: agent.env_unset[0]: \"A\" is also set in agent.env");
+}
 
 TEST_F(ConfigLoaderTest, UnknownKeysAreErrorsWithSuggestions) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "capabilites:\n  reports_health: true\n"),

@@ -544,6 +544,20 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
     if (agent->stringMap("env", env)) {
         a.env = std::move(env);
     }
+    std::vector<YAML::Mark> unsetMarks;
+    if (agent->stringList("env_unset", a.envUnset, &unsetMarks)) {
+        for (std::size_t i = 0; i < a.envUnset.size(); ++i) {
+            const std::string& name = a.envUnset[i];
+            const std::string path = "agent.env_unset[" + std::to_string(i) + "]";
+            if (name.empty() || name.find('=') != std::string::npos) {
+                agent->context().problem(unsetMarks[i], path,
+                                         "\"" + name + "\" is not an environment variable name");
+            } else if (a.env && a.env->count(name) != 0) {
+                agent->context().problem(unsetMarks[i], path,
+                                         "\"" + name + "\" is also set in agent.env");
+            }
+        }
+    }
     std::vector<std::string> fallbacks;
     std::vector<YAML::Mark> fallbackMarks;
     if (agent->stringList("startup_fallback_configs", fallbacks, &fallbackMarks)) {

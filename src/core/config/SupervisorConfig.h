@@ -158,6 +158,8 @@ struct AgentSettings {
     std::vector<std::string> args;
     // Absent means plain inheritance of the supervisor's environment.
     std::optional<std::map<std::string, std::string>> env;
+    // Removed from the environment the collector inherits (ours: upstream cannot remove).
+    std::vector<std::string> envUnset;
     std::vector<std::filesystem::path> startupFallbackConfigs;
     PackageSettings package;
 };

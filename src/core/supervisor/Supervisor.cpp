@@ -153,6 +153,12 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::start() {
+    if (config_.agent.opampServerSocket) {
+        throw std::runtime_error(
+            "agent.opamp_server_socket: this build serves the collector's OpAMP connection on "
+            "a loopback TCP port only; remove opamp_server_socket (and set "
+            "agent.opamp_server_port to choose the port)");
+    }
     localserver::LocalOpampServer::Callbacks callbacks;
     auto onLoop = [this](std::function<void(Supervisor&)> task) {
         loop_.post([this, task = std::move(task), alive = std::weak_ptr<bool>(alive_)] {
@@ -223,6 +229,9 @@ agent::LaunchSpec Supervisor::launchSpec() const {
         for (const auto& [name, value] : *config_.agent.env) {
             spec.environment[name] = value;
         }
+    }
+    for (const std::string& name : config_.agent.envUnset) {
+        spec.environment[name] = std::nullopt;
     }
     return spec;
 }

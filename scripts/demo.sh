@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs the supervisor on a local demo: builds what is needed (dev preset), starts
+# opamp-devserver on loopback, and starts opampsupervisor managing the stand-in collector
+# (otelcol-standin, a test double of otelcol-contrib; see the README for a real collector).
+# Prints what the server sees as it changes; Ctrl-C stops everything cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+opamp_port=${DEMO_OPAMP_PORT:-4320}
+admin_port=${DEMO_ADMIN_PORT:-4321}
+work=${DEMO_DIR:-$PWD/build/demo}
+
+scripts/install-deps.sh
+cmake --preset dev >/dev/null
+cmake --build build/dev --target opampsupervisor otelcol-standin opamp-devserver
+bin=$PWD/build/dev/bin
+
+mkdir -p "$work"
+cat >"$work/collector.yaml" <<YAML
+# The collector's local config: the stand-in receiver's data goes to a file.
+receivers:
+  standin:
+    interval: 1s
+exporters:
+  file:
+    path: $work/data.jsonl
+service:
+  pipelines:
+    metrics:
+      receivers: [standin]
+      exporters: [file]
+YAML
+cat >"$work/supervisor.yaml" <<YAML
+server:
+  endpoint: ws://127.0.0.1:$opamp_port/v1/opamp
+capabilities:
+  reports_effective_config: true
+  reports_health: true
+  reports_available_components: true
+  accepts_restart_command: true
+agent:
+  executable: $bin/otelcol-standin
+  config_files: [$work/collector.yaml]
+storage:
+  directory: $work/storage
+telemetry:
+  logs:
+    output_paths: [$work/supervisor.log]
+YAML
+
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    echo
+    echo "demo: stopping"
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
+    echo "demo: stopped; logs and state are in $work"
+}
+trap cleanup INT TERM EXIT
+
+"$bin/opamp-devserver" --listen "127.0.0.1:$opamp_port" --admin-listen "127.0.0.1:$admin_port" \
+    --quiet 2>"$work/devserver.log" &
+pids+=($!)
+"$bin/opampsupervisor" --config "$work/supervisor.yaml" &
+pids+=($!)
+
+admin="http://127.0.0.1:$admin_port/api"
+echo "demo: opamp-devserver on ws://127.0.0.1:$opamp_port/v1/opamp, admin API $admin/agents"
+echo "demo: supervisor log $work/supervisor.log, collector output $work/storage/agent.log"
+echo "demo: try  curl -s -X POST $admin/agents/all/restart   (Ctrl-C to stop)"
+
+# What the server knows, in one line, whenever it changes. Uses bash's /dev/tcp so the demo
+# needs no HTTP client.
+agents() {
+    exec 3<>"/dev/tcp/127.0.0.1/$admin_port" || return 1
+    printf 'GET /api/agents HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+    cat <&3
+    exec 3<&-
+}
+last=""
+while sleep 1; do
+    body=$(agents 2>/dev/null) || continue
+    uid=$(grep -o '"instance_uid":"[^"]*"' <<<"$body" | head -1 | cut -d'"' -f4)
+    [ -n "$uid" ] || continue
+    connected=$(grep -o '"connected":[a-z]*' <<<"$body" | head -1 | cut -d: -f2)
+    healthy=$(grep -o '"health":{"healthy":[a-z]*' <<<"$body" | head -1 | sed 's/.*://')
+    version=$(grep -o '"service.version","value":{"string_value":"[^"]*"' <<<"$body" | head -1 |
+        sed 's/.*"string_value":"//; s/"$//')
+    lines=$(wc -l <"$work/data.jsonl" 2>/dev/null || echo 0)
+    line="agent $uid connected=${connected:-?} healthy=${healthy:-?} collector=${version:-?}"
+    if [ "$line" != "$last" ]; then
+        echo "demo: $line"
+        last=$line
+    fi
+    printf '\rdemo: data batches written by the collector: %s ' "$lines"
+done
