@@ -310,6 +310,9 @@ TEST_P(ClientDevServerTest, HonoursRetryAfterOnRefusal) {
     ASSERT_TRUE(waitConnection(true));
     for (const char* status : {"503", "429"}) {
         SCOPED_TRACE(status);
+        // The client counts itself connected once the upgrade succeeds; the server can cut
+        // the connection only once it has the agent's first message on it.
+        ASSERT_TRUE(waitForAgent());
         server_->fault(std::string(R"({"http_status":)") + status +
                        R"(,"retry_after":"2","count":1})");
         // Over WebSocket the refusal meets the reconnect after a dropped connection; over
