@@ -38,6 +38,7 @@ capabilities:
   reports_health: true
   reports_available_components: true
   accepts_restart_command: true
+  accepts_remote_config: true
 agent:
   executable: $bin/otelcol-standin
   config_files: [$work/collector.yaml]
@@ -47,6 +48,11 @@ telemetry:
   logs:
     output_paths: [$work/supervisor.log]
 YAML
+
+# A config to push from the server: faster data, to a second file.
+cat >"$work/remote-config.json" <<JSON
+{"config": {"": "receivers:\\n  standin:\\n    interval: 200ms\\nexporters:\\n  file:\\n    path: $work/remote.jsonl\\nservice:\\n  pipelines:\\n    traces:\\n      receivers: [standin]\\n      exporters: [file]\\n"}}
+JSON
 
 pids=()
 cleanup() {
@@ -70,7 +76,8 @@ pids+=($!)
 admin="http://127.0.0.1:$admin_port/api"
 echo "demo: opamp-devserver on ws://127.0.0.1:$opamp_port/v1/opamp, admin API $admin/agents"
 echo "demo: supervisor log $work/supervisor.log, collector output $work/storage/agent.log"
-echo "demo: try  curl -s -X POST $admin/agents/all/restart   (Ctrl-C to stop)"
+echo "demo: push a config:  curl -s -X POST $admin/agents/all/config -d @$work/remote-config.json"
+echo "demo: restart it:     curl -s -X POST $admin/agents/all/restart        (Ctrl-C to stop)"
 
 # What the server knows, in one line, whenever it changes. Uses bash's /dev/tcp so the demo
 # needs no HTTP client.
@@ -89,11 +96,15 @@ while sleep 1; do
     healthy=$(grep -o '"health":{"healthy":[a-z]*' <<<"$body" | head -1 | sed 's/.*://')
     version=$(grep -o '"service.version","value":{"string_value":"[^"]*"' <<<"$body" | head -1 |
         sed 's/.*"string_value":"//; s/"$//')
-    lines=$(wc -l <"$work/data.jsonl" 2>/dev/null || echo 0)
+    remote=$(grep -o '"remote_config_status":{"status":"RemoteConfigStatuses_[A-Z]*' <<<"$body" |
+        head -1 | sed 's/.*_//')
+    lines=$(cat "$work"/*.jsonl 2>/dev/null | wc -l)
     line="agent $uid connected=${connected:-?} healthy=${healthy:-?} collector=${version:-?}"
+    line+=" remote_config=${remote:-?}"
     if [ "$line" != "$last" ]; then
+        [ -z "$last" ] || echo  # end the progress line
         echo "demo: $line"
         last=$line
     fi
-    printf '\rdemo: data batches written by the collector: %s ' "$lines"
+    printf '\rdemo: data batches written by the collector ($work/*.jsonl): %s ' "$lines"
 done

@@ -468,5 +468,158 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
     EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("the collector exited")));
 }
 
+// Remote configuration (the first part of S1, S3, S4 and S6): a pushed config is applied
+// as a transaction and reported truthfully; a bad one fails with the collector's own words
+// and the last working config runs again.
+class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {
+  protected:
+    std::filesystem::path remoteConfig() {
+        return supervisorConfig(server_.endpoint(GetParam()),
+                                "  reports_health: true\n  reports_effective_config: true\n"
+                                "  accepts_remote_config: true\n",
+                                std::string("  executable: ") + OTELCOL_STANDIN_PATH +
+                                    "\n  config_apply_timeout: 3s\n");
+    }
+
+    std::string producing(const std::filesystem::path& out, const std::string& extra = "") {
+        return "receivers:\n  standin:\n    interval: 50ms\n" + extra +
+               "exporters:\n  file:\n    path: " + out.string() +
+               "\nservice:\n  pipelines:\n    traces:\n      receivers: [standin]\n"
+               "      exporters: [file]\n";
+    }
+
+    // The statuses the agent reported for `hash`, in order.
+    std::vector<pb::RemoteConfigStatuses> statuses(const std::string& uid,
+                                                   const std::string& hash) {
+        std::vector<pb::RemoteConfigStatuses> out;
+        for (const auto& m : server_.agentMessages(uid)) {
+            if (m.has_remote_config_status() &&
+                hexOf(m.remote_config_status().last_remote_config_hash()) == hash &&
+                (out.empty() || out.back() != m.remote_config_status().status())) {
+                out.push_back(m.remote_config_status().status());
+            }
+        }
+        return out;
+    }
+
+    std::optional<pb::RemoteConfigStatus> waitForStatus(
+        const std::string& uid, const std::string& hash, pb::RemoteConfigStatuses status,
+        std::chrono::milliseconds timeout = kDeadline) {
+        std::optional<pb::RemoteConfigStatus> found;
+        waitUntil(
+            [&] {
+                for (const auto& m : server_.agentMessages(uid)) {
+                    if (m.has_remote_config_status() &&
+                        hexOf(m.remote_config_status().last_remote_config_hash()) == hash &&
+                        m.remote_config_status().status() == status) {
+                        found = m.remote_config_status();
+                        return true;
+                    }
+                }
+                return false;
+            },
+            timeout);
+        return found;
+    }
+
+    static std::string hexOf(const std::string& bytes) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        std::string out;
+        for (char c : bytes) {
+            auto byte = static_cast<unsigned char>(c);
+            out += kDigits[byte >> 4];
+            out += kDigits[byte & 0xFU];
+        }
+        return out;
+    }
+};
+
+TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
+    auto config = remoteConfig();
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
+        << logOf(*supervisor);
+
+    // S1: APPLYING, then APPLIED once the collector runs it healthy; data flows.
+    const auto good = dir_.path() / "good.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(good));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    EXPECT_EQ(statuses(uid, hash),
+              (std::vector<pb::RemoteConfigStatuses>{pb::RemoteConfigStatuses_APPLYING,
+                                                     pb::RemoteConfigStatuses_APPLIED}));
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(good).size() >= 3; }))
+        << logOf(*supervisor);
+    auto effective = server_.waitForAgentMessages(
+        uid,
+        [&](const pb::AgentToServer& m) {
+            return m.has_effective_config() &&
+                   m.effective_config().config_map().config_map().count("") == 1 &&
+                   m.effective_config().config_map().config_map().at("").body().find(
+                       good.string()) != std::string::npos;
+        },
+        1);
+    EXPECT_FALSE(effective.empty()) << "the effective config lacks the remote keys";
+    EXPECT_TRUE(std::filesystem::exists(storage() / "last_recv_remote_config.dat"));
+    EXPECT_TRUE(std::filesystem::exists(storage() / "last_working_remote_config.dat"));
+
+    // S6: the same config again changes nothing and restarts nothing.
+    const std::size_t runs = collectorPids(*supervisor).size();
+    server_.pushConfig(uid, "", producing(good));
+    EXPECT_TRUE(waitUntil([&] {
+        return server_.agent(uid)
+                   ->getObject("remote_config_status")
+                   ->getValue<std::string>("status") == "RemoteConfigStatuses_APPLIED";
+    }));
+    EXPECT_EQ(collectorPids(*supervisor).size(), runs);
+
+    // S4: an unknown component fails with the collector's error, and the good one runs again.
+    const std::string bad = server_.pushConfig(uid, "",
+                                               producing(dir_.path() / "bad.jsonl") +
+                                                   "processors:\n"
+                                                   "  nosuch: {}\n");
+    auto failed = waitForStatus(uid, bad, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(), HasSubstr("unknown type: \"nosuch\""));
+    const std::size_t before = testing::completeLines(good).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
+        << "the last working config does not run again";
+
+    // S3: a restarted supervisor runs the last working config before any server message.
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    server_.server().stop();
+    std::filesystem::remove(good);
+    auto again = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(good).size() >= 2; }))
+        << logOf(*again);
+}
+
+// A config whose collector does not become healthy in agent.config_apply_timeout fails
+// with that reason, and the collector goes back to what ran before.
+TEST_P(RemoteConfig, ApplyTimeoutFailsAndRestores) {
+    auto config = remoteConfig();
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty());
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
+    const std::string slow =
+        server_.pushConfig(uid, "", producing(dir_.path() / "slow.jsonl", "    slow_start: 30s\n"));
+    auto failed = waitForStatus(uid, slow, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("the collector did not become healthy within 3s"));
+    EXPECT_TRUE(waitForHealth(uid, [&](const pb::ComponentHealth& h) {
+        return h.healthy() && h.start_time_unix_nano() > 0 &&
+               collectorPids(*supervisor).size() >= 4;  // bootstrap, first, slow, restored
+    })) << logOf(*supervisor);
+}
+
+// Over HTTP a pushed config waits for the next poll, every 30 s until the server offers a
+// shorter heartbeat_interval_seconds (connection settings, not handled yet): HTTP runs of
+// these scenarios come with that offer.
+INSTANTIATE_TEST_SUITE_P(Transports, RemoteConfig, ::testing::Values("ws"));
+
 }  // namespace
 }  // namespace opampsup

@@ -9,6 +9,7 @@
 #include "core/effective/ConfigComposer.h"
 #include "core/opamp/Capabilities.h"
 #include "core/opamp/Proxy.h"
+#include "core/remoteconfig/RemoteConfigFiles.h"
 #include "opampsup/version.h"
 
 namespace opampsup::supervisor {
@@ -72,6 +73,17 @@ pb::EffectiveConfig withoutSecret(pb::EffectiveConfig config, const std::string&
     return config;
 }
 
+std::string hex(const std::string& bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (char c : bytes) {
+        auto byte = static_cast<unsigned char>(c);
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 0xFU];
+    }
+    return out;
+}
+
 void sortByKey(google::protobuf::RepeatedPtrField<pb::KeyValue>& list) {
     std::sort(list.begin(), list.end(),
               [](const pb::KeyValue& a, const pb::KeyValue& b) { return a.key() < b.key(); });
@@ -123,6 +135,10 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
         std::string error = "the collector exited with " + status.describe();
         if (phase_ == Phase::Bootstrapping) {
             finishBootstrap(error + " during bootstrap; its last output:\n" + output_->tail(2048));
+            return;
+        }
+        if (applying_) {
+            applyFailed(error + "; its last output:\n" + output_->tail(2048));
             return;
         }
         error += "; " + agent::CrashPolicy::describe(restart);
@@ -177,6 +193,7 @@ void Supervisor::start() {
     callbacks.rejected = [logger = logger_](std::string reason) {
         logger.warn("Refused a connection to the supervisor's OpAMP server", {{"reason", reason}});
     };
+    loadRemoteConfigState();
     localServer_ = std::make_unique<localserver::LocalOpampServer>(
         config_.agent.opampServerPort, callbacks, logger_.named("localserver"));
     localServer_->start();
@@ -362,17 +379,35 @@ void Supervisor::startClient() {
         client_->state().setHealth(*pendingHealth_);
         pendingHealth_.reset();
     }
+    if (remoteStatus_ && config_.capabilities.acceptsRemoteConfig) {
+        client_->state().setRemoteConfigStatus(*remoteStatus_);
+    }
     client_->start();
 }
 
-void Supervisor::runCollector() {
-    newLaunchSecret();
+effective::ComposeResult Supervisor::compose(
+    const std::optional<pb::AgentRemoteConfig>& remote) const {
     effective::ComposeInput input;
     input.configFiles = config_.agent.configFiles;
     input.opampExtensionYaml = extensionYaml();
     input.acceptsRemoteConfig = config_.capabilities.acceptsRemoteConfig;
     input.instanceUid = state_.instanceId.toString();
-    effective::ComposeResult composed = effective::composeEffectiveConfig(input);
+    if (remote) {
+        input.remoteConfig = remoteconfig::configFiles(*remote);
+    }
+    return effective::composeEffectiveConfig(input);
+}
+
+void Supervisor::runCollector(bool restartRunning) {
+    newLaunchSecret();
+    effective::ComposeResult composed = compose(remoteConfig_);
+    if (composed.error && remoteConfig_ && workingConfig_ &&
+        workingConfig_->config_hash() != remoteConfig_->config_hash()) {
+        logger_.error("The remote config does not compose; running the last working one",
+                      {{"error", *composed.error}});
+        remoteConfig_ = workingConfig_;
+        composed = compose(remoteConfig_);
+    }
     for (const std::string& warning : composed.warnings) {
         logger_.error("A local config file is left out of the collector's config",
                       {{"problem", warning}});
@@ -390,6 +425,7 @@ void Supervisor::runCollector() {
                      std::string("cannot write the collector's config: ") + e.what());
         return;
     }
+    runningYaml_ = composed.yaml;
     // What the server sees until the collector reports its own effective config.
     if (config_.capabilities.reportsEffectiveConfig && client_) {
         pb::EffectiveConfig effectiveConfig;
@@ -399,12 +435,19 @@ void Supervisor::runCollector() {
         client_->state().setEffectiveConfig(effectiveConfig);
         client_->flush();
     }
-    commander_->start(launchSpec());
+    if (restartRunning) {
+        commander_->restart(launchSpec());
+    } else {
+        commander_->start(launchSpec());
+    }
 }
 
 void Supervisor::onCollectorConnected() {
     collectorConnected_ = true;
     collectorEverConnected_ = true;
+    if (applying_) {
+        applying_->collectorConnected = true;
+    }
 }
 
 void Supervisor::onCollectorDisconnected(const std::string& reason) {
@@ -446,6 +489,13 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
     }
     if (message.has_health() && config_.capabilities.reportsHealth) {
         state.setHealth(message.health());
+    }
+    if (message.has_health() && applying_ && applying_->collectorConnected) {
+        if (message.health().healthy()) {
+            applySucceeded();
+        } else if (!message.health().last_error().empty()) {
+            applying_->lastHealthError = message.health().last_error();
+        }
     }
     if (message.has_effective_config() && config_.capabilities.reportsEffectiveConfig) {
         state.setEffectiveConfig(withoutSecret(message.effective_config(), secret_));
@@ -503,19 +553,128 @@ void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
     }
 }
 
+void Supervisor::loadRemoteConfigState() {
+    if (!config_.capabilities.acceptsRemoteConfig) {
+        return;
+    }
+    remoteconfig::Loaded loaded = remoteconfig::loadRemoteConfigFiles(store_);
+    for (const std::string& note : loaded.notes) {
+        logger_.error("Persisted remote config state is unusable", {{"problem", note}});
+    }
+    workingConfig_ = loaded.lastWorking;
+    remoteStatus_ = loaded.status;
+    remoteConfig_ = loaded.lastReceived;
+    // A received config that failed is not run again at start: the last working one is.
+    if (remoteConfig_ && remoteStatus_ &&
+        remoteStatus_->last_remote_config_hash() == remoteConfig_->config_hash() &&
+        remoteStatus_->status() == pb::RemoteConfigStatuses_FAILED) {
+        remoteConfig_ = workingConfig_;
+    }
+    if (remoteConfig_) {
+        logger_.info("Starting with the persisted remote config",
+                     {{"hash", hex(remoteConfig_->config_hash())}});
+    }
+}
+
+void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfigStatuses status,
+                                       const std::string& error) {
+    pb::RemoteConfigStatus s;
+    s.set_last_remote_config_hash(hash);
+    s.set_status(status);
+    s.set_error_message(error);
+    remoteStatus_ = s;
+    try {
+        remoteconfig::saveRemoteConfigStatus(store_, s);
+    } catch (const std::exception& e) {
+        logger_.error("Cannot persist the remote config status", {{"error", e.what()}});
+    }
+    if (client_ && config_.capabilities.acceptsRemoteConfig) {
+        client_->state().setRemoteConfigStatus(s);
+        client_->flush();
+    }
+}
+
+// A remote config is a transaction: persist what arrived, compose, and when the result
+// differs from what runs, report APPLYING and restart the collector with it. It is APPLIED
+// once the new collector reports healthy within agent.config_apply_timeout; a crash, a
+// compose error or the timeout makes it FAILED with the reason, and the collector goes
+// back to the last config that ran healthy.
 void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     if (!config_.capabilities.acceptsRemoteConfig) {
         logger_.warn("Ignored a remote config: capabilities.accepts_remote_config is off");
         return;
     }
-    // Applying remote configs (validation, soak, rollback) is its own piece of work; until
-    // it lands the server is told plainly that this one was not applied.
-    pb::RemoteConfigStatus status;
-    status.set_last_remote_config_hash(config.config_hash());
-    status.set_status(pb::RemoteConfigStatuses_FAILED);
-    status.set_error_message("this supervisor build does not apply remote configuration yet");
-    client_->state().setRemoteConfigStatus(status);
-    client_->flush();
+    const std::string& hash = config.config_hash();
+    if (applying_ && applying_->hash == hash) {
+        return;  // the server sent it again while it is being applied
+    }
+    logger_.info("Received a remote config", {{"hash", hex(hash)}});
+    try {
+        remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastReceivedFile, config);
+    } catch (const std::exception& e) {
+        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
+                              std::string("cannot persist the remote config: ") + e.what());
+        return;
+    }
+    effective::ComposeResult candidate = compose(config);
+    if (candidate.error) {
+        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
+                              "cannot compose the collector's config: " + *candidate.error);
+        return;
+    }
+    if (candidate.yaml == runningYaml_ && commander_->running() && !applying_) {
+        // Nothing the collector runs would change: no restart.
+        remoteConfig_ = config;
+        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
+        return;
+    }
+    if (applying_) {
+        loop_.cancel(applying_->timer);
+    }
+    remoteConfig_ = config;
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLYING);
+    applying_ = Apply{hash, {}, false, {}};
+    applying_->timer = loop_.postAfter(
+        config_.agent.configApplyTimeout, [this, hash, alive = std::weak_ptr<bool>(alive_)] {
+            if (!alive.lock() || !applying_ || applying_->hash != hash) {
+                return;
+            }
+            std::string reason = "the collector did not become healthy within " +
+                                 config::formatGoDuration(config_.agent.configApplyTimeout);
+            if (!applying_->lastHealthError.empty()) {
+                reason += ": " + applying_->lastHealthError;
+            } else if (!applying_->collectorConnected) {
+                reason += " (it never connected); its last output:\n" + output_->tail(2048);
+            }
+            applyFailed(reason);
+        });
+    logger_.info("Applying the remote config: restarting the collector", {{"hash", hex(hash)}});
+    runCollector(true);
+}
+
+void Supervisor::applySucceeded() {
+    loop_.cancel(applying_->timer);
+    const std::string hash = applying_->hash;
+    applying_.reset();
+    workingConfig_ = remoteConfig_;
+    try {
+        remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastWorkingFile, *remoteConfig_);
+    } catch (const std::exception& e) {
+        logger_.error("Cannot persist the last working remote config", {{"error", e.what()}});
+    }
+    logger_.info("Remote config applied", {{"hash", hex(hash)}});
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
+}
+
+void Supervisor::applyFailed(const std::string& reason) {
+    loop_.cancel(applying_->timer);
+    const std::string hash = applying_->hash;
+    applying_.reset();
+    logger_.error("Remote config failed; going back to the last working config",
+                  {{"hash", hex(hash)}, {"error", reason}});
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, reason);
+    remoteConfig_ = workingConfig_;
+    runCollector(true);
 }
 
 void Supervisor::shutdown(std::function<void()> done) {
@@ -523,6 +682,10 @@ void Supervisor::shutdown(std::function<void()> done) {
         return;
     }
     phase_ = Phase::ShuttingDown;
+    if (applying_) {
+        loop_.cancel(applying_->timer);
+        applying_.reset();
+    }
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();

@@ -20,6 +20,7 @@
 #include "core/agent/CollectorOutput.h"
 #include "core/agent/Commander.h"
 #include "core/config/SupervisorConfig.h"
+#include "core/effective/ConfigComposer.h"
 #include "core/localserver/LocalOpampServer.h"
 #include "core/opamp/Client.h"
 #include "core/storage/PersistentState.h"
@@ -58,7 +59,9 @@ class Supervisor {
     void startBootstrap();
     void finishBootstrap(std::optional<std::string> failure);
     void startClient();
-    void runCollector();
+    // Composes and writes effective.yaml and starts the collector (restarts a running one
+    // when asked).
+    void runCollector(bool restartRunning = false);
     agent::LaunchSpec launchSpec() const;
     std::string extensionYaml() const;
     void newLaunchSecret();
@@ -73,7 +76,16 @@ class Supervisor {
 
     void onRestartCommand();
     void onNewInstanceUid(const opamp::Uuid& uid);
+
+    // Remote configuration: see onRemoteConfig in the .cpp for the transaction.
+    void loadRemoteConfigState();
+    effective::ComposeResult compose(
+        const std::optional<::opamp::proto::AgentRemoteConfig>& remote) const;
     void onRemoteConfig(const ::opamp::proto::AgentRemoteConfig& config);
+    void applySucceeded();
+    void applyFailed(const std::string& reason);
+    void setRemoteConfigStatus(const std::string& hash, ::opamp::proto::RemoteConfigStatuses status,
+                               const std::string& error = "");
 
     EventLoop& loop_;
     const config::SupervisorConfig& config_;
@@ -98,6 +110,21 @@ class Supervisor {
     std::optional<::opamp::proto::AvailableComponents> components_;
     // Health set before the client exists (a failed bootstrap), sent once it does.
     std::optional<::opamp::proto::ComponentHealth> pendingHealth_;
+
+    // The remote config the collector runs (or is being moved to), the last one that ran
+    // healthy, and the status last reported.
+    std::optional<::opamp::proto::AgentRemoteConfig> remoteConfig_;
+    std::optional<::opamp::proto::AgentRemoteConfig> workingConfig_;
+    std::optional<::opamp::proto::RemoteConfigStatus> remoteStatus_;
+    // effective.yaml as the running collector was started with it.
+    std::string runningYaml_;
+    struct Apply {
+        std::string hash;
+        EventLoop::TimerId timer{};
+        bool collectorConnected = false;  // the new collector has connected
+        std::string lastHealthError;
+    };
+    std::optional<Apply> applying_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
