@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/opamp/Hex.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
@@ -128,6 +129,19 @@ class SupervisorE2e : public ::testing::Test {
             },
             timeout);
         return found;
+    }
+
+    // The instance UID once the server has a healthy report for it; "" (and a failure with
+    // the supervisor's log) when that does not come.
+    std::string healthyAgent(const Child& supervisor) {
+        const std::string uid = instanceUid();
+        if (uid.empty() ||
+            !waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); })) {
+            ADD_FAILURE() << "no healthy report from the agent; the supervisor's log:\n"
+                          << logOf(supervisor);
+            return "";
+        }
+        return uid;
     }
 
     std::size_t dataLines() const { return testing::completeLines(dataFile()).size(); }
@@ -287,10 +301,8 @@ TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorag
     auto config =
         supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n", standinAgent());
     auto supervisor = startSupervisor(config);
-    const std::string uid = instanceUid();
+    const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
-    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
-        << logOf(*supervisor);
     const long collector = collectorPids(*supervisor).back();
 
     supervisor->signal(SIGKILL);
@@ -376,10 +388,8 @@ TEST_F(SupervisorE2e, CollectorIgnoringStopIsKilledAfterTheStopTimeout) {
     auto config = supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n",
                                    standinAgent("  stop_timeout: 1s\n"));
     auto supervisor = startSupervisor(config);
-    const std::string uid = instanceUid();
+    const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
-    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
-        << logOf(*supervisor);
     const long collector = collectorPids(*supervisor).back();
 
     supervisor->signal(SIGTERM);
@@ -457,9 +467,8 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
                                    "  reports_health: true\n  accepts_restart_command: true\n",
                                    standinAgent());
     auto supervisor = startSupervisor(config);
-    const std::string uid = instanceUid();
+    const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
-    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
     const std::size_t before = collectorPids(*supervisor).size();
     server_.restart(uid);
     ASSERT_TRUE(waitUntil([&] { return collectorPids(*supervisor).size() == before + 1; }))
@@ -494,7 +503,7 @@ class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<
         std::vector<pb::RemoteConfigStatuses> out;
         for (const auto& m : server_.agentMessages(uid)) {
             if (m.has_remote_config_status() &&
-                hexOf(m.remote_config_status().last_remote_config_hash()) == hash &&
+                opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
                 (out.empty() || out.back() != m.remote_config_status().status())) {
                 out.push_back(m.remote_config_status().status());
             }
@@ -510,7 +519,7 @@ class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<
             [&] {
                 for (const auto& m : server_.agentMessages(uid)) {
                     if (m.has_remote_config_status() &&
-                        hexOf(m.remote_config_status().last_remote_config_hash()) == hash &&
+                        opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
                         m.remote_config_status().status() == status) {
                         found = m.remote_config_status();
                         return true;
@@ -521,26 +530,13 @@ class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<
             timeout);
         return found;
     }
-
-    static std::string hexOf(const std::string& bytes) {
-        static constexpr char kDigits[] = "0123456789abcdef";
-        std::string out;
-        for (char c : bytes) {
-            auto byte = static_cast<unsigned char>(c);
-            out += kDigits[byte >> 4];
-            out += kDigits[byte & 0xFU];
-        }
-        return out;
-    }
 };
 
 TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
     auto config = remoteConfig();
     auto supervisor = startSupervisor(config);
-    const std::string uid = instanceUid();
+    const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
-    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }))
-        << logOf(*supervisor);
 
     // S1: APPLYING, then APPLIED once the collector runs it healthy; data flows.
     const auto good = dir_.path() / "good.jsonl";
@@ -601,9 +597,8 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
 TEST_P(RemoteConfig, ApplyTimeoutFailsAndRestores) {
     auto config = remoteConfig();
     auto supervisor = startSupervisor(config);
-    const std::string uid = instanceUid();
+    const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
-    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
     const std::string slow =
         server_.pushConfig(uid, "", producing(dir_.path() / "slow.jsonl", "    slow_start: 30s\n"));
     auto failed = waitForStatus(uid, slow, pb::RemoteConfigStatuses_FAILED);

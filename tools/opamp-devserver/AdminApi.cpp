@@ -17,6 +17,7 @@
 
 #include "DevServer.h"
 #include "Json.h"
+#include "core/opamp/Hex.h"
 
 namespace opampsup::devserver {
 namespace pb = ::opamp::proto;
@@ -245,7 +246,7 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
             for (const auto& target : targets) {
                 ok = server_.agents().setRemoteConfig(target, config) && ok;
             }
-            extra = ",\"config_hash\":" + jsonString(hex(config.config_hash()));
+            extra = ",\"config_hash\":" + jsonString(opamp::hex(config.config_hash()));
         } else {
             pb::ServerToAgent message = messageFor(action, body);
             for (const auto& target : targets) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "Json.h"
+#include "core/opamp/Hex.h"
 
 namespace opampsup::devserver {
 namespace pb = ::opamp::proto;
@@ -16,7 +17,7 @@ const char* transportName(TransportKind kind) {
 
 std::string uidText(const std::string& bytes) {
     auto uid = opamp::Uuid::fromBytes(bytes);
-    return uid ? uid->toString() : "invalid:" + hex(bytes);
+    return uid ? uid->toString() : "invalid:" + opamp::hex(bytes);
 }
 
 // The names of the fields set in `message`, so pending messages that would overwrite each
@@ -283,10 +284,10 @@ std::string AgentRegistry::agentJsonLocked(const Agent& agent) const {
     const auto& rcs = status.remote_config_status();
     out << ",\"remote_config_status\":{\"status\":"
         << jsonString(pb::RemoteConfigStatuses_Name(rcs.status()))
-        << ",\"last_remote_config_hash\":" << jsonString(hex(rcs.last_remote_config_hash()))
+        << ",\"last_remote_config_hash\":" << jsonString(opamp::hex(rcs.last_remote_config_hash()))
         << ",\"error_message\":" << jsonString(rcs.error_message()) << "}";
     out << ",\"desired_config_hash\":"
-        << jsonString(agent.desiredConfig ? hex(agent.desiredConfig->config_hash()) : "");
+        << jsonString(agent.desiredConfig ? opamp::hex(agent.desiredConfig->config_hash()) : "");
     pb::AgentToServer shown = status;
     shown.clear_instance_uid();
     out << ",\"status\":" << protoToJson(shown) << "}";

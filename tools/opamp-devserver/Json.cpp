@@ -65,16 +65,4 @@ std::string jsonTime(std::chrono::system_clock::time_point time) {
                                                       Poco::DateTimeFormat::ISO8601_FRAC_FORMAT));
 }
 
-std::string hex(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (char c : bytes) {
-        auto b = static_cast<unsigned char>(c);
-        out += kDigits[b >> 4];
-        out += kDigits[b & 0xF];
-    }
-    return out;
-}
-
 }  // namespace opampsup::devserver

@@ -16,6 +16,5 @@ std::string protoToJson(const google::protobuf::Message& message);
 // Parses JSON into `message`; returns the parser's complaint, or an empty string.
 std::string protoFromJson(std::string_view json, google::protobuf::Message& message);
 std::string jsonTime(std::chrono::system_clock::time_point time);
-std::string hex(std::string_view bytes);
 
 }  // namespace opampsup::devserver

@@ -8,6 +8,7 @@
 #include "core/config/Expansion.h"
 #include "core/effective/ConfigComposer.h"
 #include "core/opamp/Capabilities.h"
+#include "core/opamp/Hex.h"
 #include "core/opamp/Proxy.h"
 #include "core/remoteconfig/RemoteConfigFiles.h"
 #include "opampsup/version.h"
@@ -29,15 +30,12 @@ std::uint64_t nowNanos() {
 }
 
 std::string randomHex(std::size_t bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
     std::random_device device;
-    std::string out;
+    std::string raw;
     for (std::size_t i = 0; i < bytes; ++i) {
-        auto byte = static_cast<unsigned>(device() & 0xFFU);
-        out += kDigits[byte >> 4];
-        out += kDigits[byte & 0xFU];
+        raw += static_cast<char>(device() & 0xFFU);
     }
-    return out;
+    return opamp::hex(raw);
 }
 
 void setAttribute(google::protobuf::RepeatedPtrField<pb::KeyValue>& list, const std::string& key,
@@ -71,17 +69,6 @@ pb::EffectiveConfig withoutSecret(pb::EffectiveConfig config, const std::string&
         file.set_body(withoutSecret(file.body(), secret));
     }
     return config;
-}
-
-std::string hex(const std::string& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : bytes) {
-        auto byte = static_cast<unsigned char>(c);
-        out += kDigits[byte >> 4];
-        out += kDigits[byte & 0xFU];
-    }
-    return out;
 }
 
 void sortByKey(google::protobuf::RepeatedPtrField<pb::KeyValue>& list) {
@@ -443,7 +430,6 @@ void Supervisor::runCollector(bool restartRunning) {
 }
 
 void Supervisor::onCollectorConnected() {
-    collectorConnected_ = true;
     collectorEverConnected_ = true;
     if (applying_) {
         applying_->collectorConnected = true;
@@ -451,7 +437,6 @@ void Supervisor::onCollectorConnected() {
 }
 
 void Supervisor::onCollectorDisconnected(const std::string& reason) {
-    collectorConnected_ = false;
     logger_.debug("The collector's OpAMP connection ended", {{"reason", reason}});
 }
 
@@ -572,7 +557,7 @@ void Supervisor::loadRemoteConfigState() {
     }
     if (remoteConfig_) {
         logger_.info("Starting with the persisted remote config",
-                     {{"hash", hex(remoteConfig_->config_hash())}});
+                     {{"hash", opamp::hex(remoteConfig_->config_hash())}});
     }
 }
 
@@ -608,7 +593,7 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     if (applying_ && applying_->hash == hash) {
         return;  // the server sent it again while it is being applied
     }
-    logger_.info("Received a remote config", {{"hash", hex(hash)}});
+    logger_.info("Received a remote config", {{"hash", opamp::hex(hash)}});
     try {
         remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastReceivedFile, config);
     } catch (const std::exception& e) {
@@ -648,7 +633,8 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
             }
             applyFailed(reason);
         });
-    logger_.info("Applying the remote config: restarting the collector", {{"hash", hex(hash)}});
+    logger_.info("Applying the remote config: restarting the collector",
+                 {{"hash", opamp::hex(hash)}});
     runCollector(true);
 }
 
@@ -662,7 +648,7 @@ void Supervisor::applySucceeded() {
     } catch (const std::exception& e) {
         logger_.error("Cannot persist the last working remote config", {{"error", e.what()}});
     }
-    logger_.info("Remote config applied", {{"hash", hex(hash)}});
+    logger_.info("Remote config applied", {{"hash", opamp::hex(hash)}});
     setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
 }
 
@@ -671,7 +657,7 @@ void Supervisor::applyFailed(const std::string& reason) {
     const std::string hash = applying_->hash;
     applying_.reset();
     logger_.error("Remote config failed; going back to the last working config",
-                  {{"hash", hex(hash)}, {"error", reason}});
+                  {{"hash", opamp::hex(hash)}, {"error", reason}});
     setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, reason);
     remoteConfig_ = workingConfig_;
     runCollector(true);

@@ -103,7 +103,6 @@ class Supervisor {
     agent::BootstrapCache cache_;
     std::optional<agent::ExecutableFingerprint> fingerprint_;
     std::optional<EventLoop::TimerId> bootstrapTimer_;
-    bool collectorConnected_ = false;
     bool collectorEverConnected_ = false;
 
     std::optional<::opamp::proto::AgentDescription> description_;
