@@ -123,9 +123,10 @@ TEST_F(ConfigLoaderTest, MinimalConfigGetsUpstreamDefaults) {
     EXPECT_EQ(a.opampServerPort, 0);
     EXPECT_FALSE(a.passthroughLogs);
     EXPECT_EQ(a.collectorCrashLogSnippetKib, 0U);
-    EXPECT_FALSE(a.automaticConfigRollback);
+    EXPECT_TRUE(a.automaticConfigRollback);  // ours: upstream's default is false
     EXPECT_FALSE(a.useHupConfigReload);
-    EXPECT_FALSE(a.validateConfig);
+    EXPECT_EQ(a.validateConfig, std::nullopt);  // validate when the collector can
+    EXPECT_EQ(a.configSoakPeriod, 0s);
     EXPECT_TRUE(a.configFiles.empty());
     EXPECT_TRUE(a.args.empty());
     EXPECT_FALSE(a.env.has_value());
@@ -206,9 +207,10 @@ agent:
   opamp_server_port: 4321
   passthrough_logs: true
   collector_crash_log_snippet_kib: 64
-  automatic_config_rollback: true
+  automatic_config_rollback: false
   use_hup_config_reload: true
   validate_config: true
+  config_soak_period: 30s
   config_files: [DIR/local.yaml, $OPAMP_EXTENSION_CONFIG, $REMOTE_CONFIG]
   args: [--feature-gates, exporter.foo]
   env:
@@ -311,9 +313,10 @@ extensions:
     EXPECT_EQ(a.opampServerPort, 4321);
     EXPECT_TRUE(a.passthroughLogs);
     EXPECT_EQ(a.collectorCrashLogSnippetKib, 64U);
-    EXPECT_TRUE(a.automaticConfigRollback);
+    EXPECT_FALSE(a.automaticConfigRollback);
     EXPECT_TRUE(a.useHupConfigReload);
-    EXPECT_TRUE(a.validateConfig);
+    EXPECT_EQ(a.validateConfig, std::optional<bool>(true));
+    EXPECT_EQ(a.configSoakPeriod, 30s);
     EXPECT_EQ(a.configFiles,
               (std::vector<std::string>{(dir_.path() / "local.yaml").string(),
                                         "$OPAMP_EXTENSION_CONFIG", "$REMOTE_CONFIG"}));
@@ -356,7 +359,7 @@ extensions:
 }
 
 TEST_F(ConfigLoaderTest, ExpandsEnvironmentReferencesBeforeTypes) {
-    env_ = {{"OPAMP_HOST", "opamp.example.com"}, {"PORT", "4999"}, {"ROLLBACK", "true"}};
+    env_ = {{"OPAMP_HOST", "opamp.example.com"}, {"PORT", "4999"}, {"ROLLBACK", "false"}};
     SupervisorConfig c = load(R"(server:
   endpoint: wss://${OPAMP_HOST}:4320/v1/opamp
 agent:
@@ -368,7 +371,7 @@ agent:
                              .config;
     EXPECT_EQ(c.server.endpoint, "wss://opamp.example.com:4320/v1/opamp");
     EXPECT_EQ(c.agent.opampServerPort, 4999);
-    EXPECT_TRUE(c.agent.automaticConfigRollback);
+    EXPECT_FALSE(c.agent.automaticConfigRollback);
     EXPECT_EQ(c.agent.bootstrapTimeout, 7s);
 }
 
@@ -885,6 +888,56 @@ TEST_F(ConfigLoaderTest, WarningsForAcceptedButDubiousValues) {
     EXPECT_THAT(warnings("server:\n  endpoint: ws://${env:H:-localhost}:4320${SUFFIX}\nagent:\n  "
                          "executable: EXE\n"),
                 ::testing::ElementsAre(HasSubstr("environment variable SUFFIX is not set")));
+}
+
+TEST_F(ConfigLoaderTest, RemoteConfigRestrictions) {
+    RemoteConfigRestrictions defaults = load(kMinimal).config.remoteConfigRestrictions;
+    EXPECT_TRUE(defaults.components.empty());
+    EXPECT_TRUE(defaults.allowedConfigProviders.empty());
+    EXPECT_EQ(defaults.maxConfigBytes, 16U * 1024U * 1024U);
+
+    RemoteConfigRestrictions r = load(std::string(kMinimal) + R"(remote_config_restrictions:
+  max_config_bytes: 65536
+  components:
+    receivers:
+      allow: [otlp, filelog]
+    exporters:
+      deny: ["file*"]
+  allowed_path_prefixes: [/var/log]
+  allowed_exporter_endpoints: ["*.example.com"]
+  allowed_config_providers: [env]
+)")
+                                     .config.remoteConfigRestrictions;
+    EXPECT_EQ(r.maxConfigBytes, 65536U);
+    EXPECT_EQ(r.components.at("receivers").allow, (std::vector<std::string>{"otlp", "filelog"}));
+    EXPECT_TRUE(r.components.at("receivers").deny.empty());
+    EXPECT_EQ(r.components.at("exporters").deny, (std::vector<std::string>{"file*"}));
+    EXPECT_EQ(r.allowedPathPrefixes, (std::vector<std::string>{"/var/log"}));
+    EXPECT_EQ(r.allowedExporterEndpoints, (std::vector<std::string>{"*.example.com"}));
+    EXPECT_EQ(r.allowedConfigProviders, (std::vector<std::string>{"env"}));
+}
+
+TEST_F(ConfigLoaderTest, RemoteConfigRestrictionProblems) {
+    EXPECT_EQ(problems(std::string(kMinimal) + R"(remote_config_restrictions:
+  max_config_bytes: 0
+  components:
+    pipelines: {allow: [x]}
+    receivers: {allow: [""]}
+  allowed_path_prefixes: [var/log]
+  allowed_config_providers: ["env:"]
+)"),
+              (std::vector<std::string>{
+                  "6:21: remote_config_restrictions.max_config_bytes: must be between 1 and "
+                  "4294967296, got 0",
+                  "9:25: remote_config_restrictions.components.receivers.allow[0]: is empty; "
+                  "write a component type or a glob such as \"file*\"",
+                  "8:5: remote_config_restrictions.components.pipelines: unknown key",
+                  "10:27: remote_config_restrictions.allowed_path_prefixes[0]: \"var/log\" is "
+                  "not an absolute path",
+                  "11:30: remote_config_restrictions.allowed_config_providers[0]: \"env:\" is "
+                  "not a provider scheme (such as env, file, http)"}));
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  config_soak_period: -1s\n"),
+              "5:23: agent.config_soak_period: must not be negative");
 }
 
 }  // namespace

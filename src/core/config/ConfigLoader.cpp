@@ -1,6 +1,7 @@
 #include "core/config/ConfigLoader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -537,7 +538,13 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
         ctx.problem(*at, "agent.use_hup_config_reload",
                     "is not supported on this OS (it has no SIGHUP)");
     }
-    agent->boolean("validate_config", a.validateConfig);
+    if (bool validate = false; agent->boolean("validate_config", validate)) {
+        a.validateConfig = validate;
+    }
+    if (std::optional<YAML::Mark> at = agent->duration("config_soak_period", a.configSoakPeriod);
+        at && a.configSoakPeriod.count() < 0) {
+        ctx.problem(*at, "agent.config_soak_period", "must not be negative");
+    }
     readConfigFiles(*agent, a);
     agent->stringList("args", a.args);
     std::map<std::string, std::string> env;
@@ -675,6 +682,91 @@ void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& o
     }
 }
 
+bool isProviderScheme(const std::string& name) {
+    if (name.empty() || std::isalpha(static_cast<unsigned char>(name[0])) == 0) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '.' || c == '-';
+    });
+}
+
+void readRestrictions(MapReader& root, SupervisorConfig& cfg) {
+    std::optional<MapReader> section = root.section("remote_config_restrictions");
+    if (!section) {
+        return;
+    }
+    RemoteConfigRestrictions& r = cfg.remoteConfigRestrictions;
+    LoadContext& ctx = root.context();
+    std::int64_t bytes = 0;
+    if (section->integer("max_config_bytes", bytes, 1, std::int64_t{4} << 30)) {
+        r.maxConfigBytes = static_cast<std::uint64_t>(bytes);
+    }
+    if (std::optional<MapReader> components = section->section("components")) {
+        for (const char* kind :
+             {"receivers", "processors", "exporters", "connectors", "extensions"}) {
+            std::optional<MapReader> rule = components->section(kind);
+            if (!rule) {
+                continue;
+            }
+            const std::string path = std::string("remote_config_restrictions.components.") + kind;
+            for (const char* list : {"allow", "deny"}) {
+                std::vector<std::string> globs;
+                std::vector<YAML::Mark> marks;
+                if (!rule->stringList(list, globs, &marks)) {
+                    continue;
+                }
+                for (std::size_t i = 0; i < globs.size(); ++i) {
+                    if (globs[i].empty()) {
+                        ctx.problem(marks[i], path + "." + list + "[" + std::to_string(i) + "]",
+                                    "is empty; write a component type or a glob such as "
+                                    "\"file*\"");
+                    }
+                }
+                (std::string(list) == "allow" ? r.components[kind].allow
+                                              : r.components[kind].deny) = std::move(globs);
+            }
+            rule->finish();
+        }
+        components->finish();
+    }
+    std::vector<YAML::Mark> marks;
+    if (section->stringList("allowed_path_prefixes", r.allowedPathPrefixes, &marks)) {
+        for (std::size_t i = 0; i < r.allowedPathPrefixes.size(); ++i) {
+            if (!std::filesystem::path(r.allowedPathPrefixes[i]).is_absolute()) {
+                ctx.problem(
+                    marks[i],
+                    "remote_config_restrictions.allowed_path_prefixes[" + std::to_string(i) + "]",
+                    "\"" + r.allowedPathPrefixes[i] + "\" is not an absolute path");
+            }
+        }
+    }
+    marks.clear();
+    if (section->stringList("allowed_exporter_endpoints", r.allowedExporterEndpoints, &marks)) {
+        for (std::size_t i = 0; i < r.allowedExporterEndpoints.size(); ++i) {
+            if (r.allowedExporterEndpoints[i].empty()) {
+                ctx.problem(marks[i],
+                            "remote_config_restrictions.allowed_exporter_endpoints[" +
+                                std::to_string(i) + "]",
+                            "is empty; write a host name or a glob such as \"*.example.com\"");
+            }
+        }
+    }
+    marks.clear();
+    if (section->stringList("allowed_config_providers", r.allowedConfigProviders, &marks)) {
+        for (std::size_t i = 0; i < r.allowedConfigProviders.size(); ++i) {
+            if (!isProviderScheme(r.allowedConfigProviders[i])) {
+                ctx.problem(marks[i],
+                            "remote_config_restrictions.allowed_config_providers[" +
+                                std::to_string(i) + "]",
+                            "\"" + r.allowedConfigProviders[i] +
+                                "\" is not a provider scheme (such as env, file, http)");
+            }
+        }
+    }
+    section->finish();
+}
+
 LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const LoadOptions& options) {
     LoadResult result;
     SupervisorConfig& cfg = result.config;
@@ -688,6 +780,7 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
         readTelemetry(root, cfg);
         readHealthCheck(root, cfg);
         readExtensions(root, cfg, options);
+        readRestrictions(root, cfg);
         root.finish();
     }
     if (!ctx.problems().empty()) {

@@ -151,9 +151,16 @@ struct AgentSettings {
     RestartBackoff restartBackoff;
     std::uint32_t logMaxSizeMib = 64;
     std::uint32_t collectorCrashLogSnippetKib = 0;
-    bool automaticConfigRollback = false;
+    // Ours: on by default (the Go supervisor's default is off), so a failed remote config
+    // never leaves the host on a config that does not run.
+    bool automaticConfigRollback = true;
     bool useHupConfigReload = false;
-    bool validateConfig = false;
+    // Absent: validate when the collector has the `validate` command; true: always (a
+    // collector without it fails the config); false: never.
+    std::optional<bool> validateConfig;
+    // Ours: how long a new remote config must stay healthy before it is APPLIED; 0 makes it
+    // APPLIED at the first healthy report, as the Go supervisor does.
+    Duration configSoakPeriod{0};
     std::vector<std::string> configFiles;
     std::vector<std::string> args;
     // Absent means plain inheritance of the supervisor's environment.
@@ -200,6 +207,26 @@ struct HealthCheckSettings {
     Duration idleTimeout{0};
 };
 
+// Ours: local policy on what a remote config may contain. The server cannot change it; a
+// remote config that breaks a rule is FAILED and never reaches the collector.
+struct ComponentRule {
+    std::vector<std::string> allow;  // globs on the component type; empty allows every type
+    std::vector<std::string> deny;   // globs; a match is refused even when allowed
+};
+
+struct RemoteConfigRestrictions {
+    // Component kind (receivers, processors, exporters, connectors, extensions) -> rule.
+    std::map<std::string, ComponentRule> components;
+    // Absolute path prefixes that values of path-bearing keys must lie under; empty: any.
+    std::vector<std::string> allowedPathPrefixes;
+    // Host patterns (globs, optionally with ":port") exporters may send to; empty: any.
+    std::vector<std::string> allowedExporterEndpoints;
+    // Confmap providers (env, file, http, ...) a remote config may use; none by default,
+    // so a remote config cannot read the host's environment or files.
+    std::vector<std::string> allowedConfigProviders;
+    std::uint64_t maxConfigBytes = 16U * 1024U * 1024U;
+};
+
 struct SupervisorConfig {
     std::filesystem::path sourceFile;
     ServerSettings server;
@@ -211,6 +238,7 @@ struct SupervisorConfig {
     // Component ID -> the extension's settings, verbatim YAML (server.auth refers to these).
     std::map<std::string, std::string> extensions;
     std::vector<std::string> featureGates;
+    RemoteConfigRestrictions remoteConfigRestrictions;
 };
 
 }  // namespace opampsup::config
