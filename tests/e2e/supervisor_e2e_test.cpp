@@ -70,11 +70,12 @@ class SupervisorE2e : public ::testing::Test {
     // YAML lines indented under their sections.
     std::filesystem::path supervisorConfig(const std::string& endpoint,
                                            const std::string& capabilities,
-                                           const std::string& agent) {
+                                           const std::string& agent,
+                                           const std::string& otherSections = "") {
         return dir_.write("supervisor.yaml",
                           "server:\n  endpoint: " + endpoint + "\ncapabilities:\n" + capabilities +
                               "agent:\n" + agent + "storage:\n  directory: " + storage().string() +
-                              "\n");
+                              "\n" + otherSections);
     }
 
     std::string standinAgent(const std::string& extra = "") const {
@@ -482,12 +483,14 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
 // and the last working config runs again.
 class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {
   protected:
-    std::filesystem::path remoteConfig() {
+    std::filesystem::path remoteConfig(const std::string& agentExtra = "",
+                                       const std::string& otherSections = "") {
         return supervisorConfig(server_.endpoint(GetParam()),
                                 "  reports_health: true\n  reports_effective_config: true\n"
                                 "  accepts_remote_config: true\n",
                                 std::string("  executable: ") + OTELCOL_STANDIN_PATH +
-                                    "\n  config_apply_timeout: 3s\n");
+                                    "\n  config_apply_timeout: 3s\n" + agentExtra,
+                                otherSections);
     }
 
     std::string producing(const std::filesystem::path& out, const std::string& extra = "") {
@@ -577,7 +580,17 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
                                                    "  nosuch: {}\n");
     auto failed = waitForStatus(uid, bad, pb::RemoteConfigStatuses_FAILED);
     ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(), HasSubstr("the collector refused the config: "));
     EXPECT_THAT(failed->error_message(), HasSubstr("unknown type: \"nosuch\""));
+    // `validate` caught it: it never ran, so it was never APPLYING and nothing restarted.
+    EXPECT_EQ(statuses(uid, bad),
+              (std::vector<pb::RemoteConfigStatuses>{pb::RemoteConfigStatuses_FAILED}));
+    EXPECT_EQ(collectorPids(*supervisor).size(), runs);
+    EXPECT_TRUE(std::filesystem::directory_iterator(storage()) !=
+                std::filesystem::directory_iterator());
+    for (const auto& entry : std::filesystem::directory_iterator(storage())) {
+        EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr("validate-config")));
+    }
     const std::size_t before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
         << "the last working config does not run again";
@@ -609,6 +622,139 @@ TEST_P(RemoteConfig, ApplyTimeoutFailsAndRestores) {
         return h.healthy() && h.start_time_unix_nano() > 0 &&
                collectorPids(*supervisor).size() >= 4;  // bootstrap, first, slow, restored
     })) << logOf(*supervisor);
+}
+
+// S15: a config that breaks a local restriction is FAILED naming the rule, the component
+// and the key, while the collector keeps running what it ran; a restart does not run it.
+TEST_P(RemoteConfig, RestrictionsRefuseAConfigWithoutTouchingTheCollector) {
+    auto config = remoteConfig("", "remote_config_restrictions:\n  allowed_path_prefixes: [" +
+                                       dir_.path().string() +
+                                       "]\n  components:\n    receivers:\n      deny: [host*]\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const auto good = dir_.path() / "good.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(good));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    const std::size_t runs = collectorPids(*supervisor).size();
+
+    const std::string outside = server_.pushConfig(uid, "", producing("/var/tmp/elsewhere.jsonl"));
+    auto refused = waitForStatus(uid, outside, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(refused) << logOf(*supervisor);
+    EXPECT_EQ(refused->error_message(),
+              "remote_config_restrictions.allowed_path_prefixes: remote config file \"\": "
+              "exporters::file::path is \"/var/tmp/elsewhere.jsonl\", which is not under " +
+                  dir_.path().string());
+
+    const std::string secret =
+        server_.pushConfig(uid, "", producing(good, "    attributes:\n      key: ${env:HOME}\n"));
+    auto providers = waitForStatus(uid, secret, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(providers) << logOf(*supervisor);
+    EXPECT_THAT(providers->error_message(),
+                HasSubstr("remote_config_restrictions.allowed_config_providers: "));
+
+    const std::string denied =
+        server_.pushConfig(uid, "", "receivers:\n  hostmetrics: {}\n" + producing(good).substr(11));
+    auto component = waitForStatus(uid, denied, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(component) << logOf(*supervisor);
+    EXPECT_THAT(component->error_message(),
+                HasSubstr("components.receivers.deny: remote config file \"\": receiver "
+                          "\"hostmetrics\" has the type \"hostmetrics\", which is denied"));
+    EXPECT_EQ(collectorPids(*supervisor).size(), runs);
+    const std::size_t before = testing::completeLines(good).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }));
+
+    // The refusal is persisted as upstream persists statuses, and a restart runs the good
+    // config and says at once that the refused one FAILED.
+    YAML::Node state = YAML::LoadFile((storage() / "persistent_state.yaml").string());
+    EXPECT_EQ(state["last_remote_config_status"]["status"].as<int>(), 3);
+    EXPECT_EQ(state["last_remote_config_status"]["last_remote_config_hash"].as<std::string>(),
+              denied);
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    const std::size_t messages = server_.agentMessages(uid).size();
+    std::filesystem::remove(good);
+    auto again = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(good).size() >= 2; }))
+        << logOf(*again);
+    ASSERT_TRUE(waitUntil([&] { return server_.agentMessages(uid).size() > messages; }));
+    const pb::AgentToServer first = server_.agentMessages(uid).at(messages);
+    EXPECT_EQ(first.remote_config_status().status(), pb::RemoteConfigStatuses_FAILED);
+    EXPECT_EQ(opamp::hex(first.remote_config_status().last_remote_config_hash()), denied);
+}
+
+// S6, second half: an empty config map stops the collector, is APPLIED and healthy; the
+// next config starts it again.
+TEST_P(RemoteConfig, EmptyConfigMapStopsTheCollector) {
+    auto supervisor = startSupervisor(remoteConfig());
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const auto out = dir_.path() / "out.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(out));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    const long running = collectorPids(*supervisor).back();
+
+    const std::size_t messages = server_.agentMessages(uid).size();
+    const std::string empty = server_.pushConfig(uid, "", "");
+    ASSERT_TRUE(waitForStatus(uid, empty, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    EXPECT_TRUE(waitUntil([&] { return !processAlive(static_cast<pid_t>(running)); }));
+    EXPECT_TRUE(waitUntil([&] {
+        auto all = server_.agentMessages(uid);
+        return std::any_of(all.begin() + static_cast<std::ptrdiff_t>(messages), all.end(),
+                           [](const pb::AgentToServer& m) {
+                               return m.has_health() && m.health().healthy() &&
+                                      m.health().last_error().empty();
+                           });
+    })) << "no healthy report after the collector stopped";
+
+    const std::string back = server_.pushConfig(uid, "", producing(dir_.path() / "again.jsonl"));
+    ASSERT_TRUE(waitForStatus(uid, back, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    EXPECT_TRUE(processAlive(static_cast<pid_t>(collectorPids(*supervisor).back())));
+}
+
+// S5: with a soak period, a config that turns unhealthy or crashes after its first healthy
+// report is FAILED and rolled back, and the rollback is reported truthfully.
+TEST_P(RemoteConfig, TurningBadWithinTheSoakPeriodFailsAndRollsBack) {
+    auto supervisor = startSupervisor(remoteConfig("  config_soak_period: 3s\n"));
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const auto good = dir_.path() / "good.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(good));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+
+    const std::string sick = server_.pushConfig(
+        uid, "", producing(dir_.path() / "sick.jsonl", "    unhealthy_after: 300ms\n"));
+    auto failed = waitForStatus(uid, sick, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("the collector turned unhealthy within the soak period of 3s"));
+    std::size_t before = testing::completeLines(good).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
+        << "the last working config does not run again";
+
+    const std::string crashing = server_.pushConfig(
+        uid, "", producing(dir_.path() / "crash.jsonl", "    crash_after: 300ms\n"));
+    failed = waitForStatus(uid, crashing, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(), HasSubstr("the collector exited with exit code 2"));
+    before = testing::completeLines(good).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }));
+    EXPECT_EQ(statuses(uid, hash).back(), pb::RemoteConfigStatuses_APPLIED);
+}
+
+// With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
+// FAILED is reported, and no last working config is kept.
+TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {
+    auto supervisor = startSupervisor(remoteConfig("  automatic_config_rollback: false\n"));
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const std::string slow =
+        server_.pushConfig(uid, "", producing(dir_.path() / "slow.jsonl", "    slow_start: 30s\n"));
+    ASSERT_TRUE(waitForStatus(uid, slow, pb::RemoteConfigStatuses_FAILED)) << logOf(*supervisor);
+    const long pid = collectorPids(*supervisor).back();
+    EXPECT_EQ(collectorPids(*supervisor).size(), 3U);  // bootstrap, first, slow: no restore
+    EXPECT_TRUE(processAlive(static_cast<pid_t>(pid)));
+    EXPECT_FALSE(std::filesystem::exists(storage() / "last_working_remote_config.dat"));
 }
 
 // Over HTTP a pushed config waits for the next poll, every 30 s until the server offers a

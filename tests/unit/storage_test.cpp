@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/opamp/Hex.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
 #include "platform/fs.h"
@@ -121,15 +122,73 @@ TEST_F(PersistentStateTest, CorruptFileIsSetAsideAndReplaced) {
 
 TEST_F(PersistentStateTest, KeepsKeysItDoesNotKnow) {
     store_.write(kPersistentStateFile,
-                 "instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\nlast_remote_config_status:\n  "
-                 "status: 1\n");
+                 "instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\nopamp_connection_settings:\n  "
+                 "bootstrap_hash: ab\n");
     LoadedPersistentState loaded = loadOrCreatePersistentState(store_, "");
     EXPECT_FALSE(loaded.created);
     loaded.state.instanceId = opamp::Uuid::generateV7();
     savePersistentState(store_, loaded.state);
     std::string saved = *store_.read(kPersistentStateFile);
     EXPECT_THAT(saved, HasSubstr("instance_id: " + loaded.state.instanceId.toString()));
-    EXPECT_THAT(saved, HasSubstr("last_remote_config_status:\n  status: 1"));
+    EXPECT_THAT(saved, HasSubstr("opamp_connection_settings:\n  bootstrap_hash: ab"));
+}
+
+TEST_F(PersistentStateTest, ReadsTheRemoteConfigStatusTheGoSupervisorWrites) {
+    store_.write(kPersistentStateFile, R"(
+instance_id: "018feed6-905b-7aa6-ba37-b0eec565de03"
+last_remote_config_status:
+  status: 3
+  last_remote_config_hash: 259ac3f596a87e6b8ca3b431908ac237ed8ae86128274da7911fcbedb93186a3
+  error_message: "test error message")");
+    LoadedPersistentState loaded = loadOrCreatePersistentState(store_, "");
+    EXPECT_TRUE(loaded.notes.empty());
+    ASSERT_TRUE(loaded.state.lastRemoteConfigStatus);
+    const auto& status = *loaded.state.lastRemoteConfigStatus;
+    EXPECT_EQ(status.status(), ::opamp::proto::RemoteConfigStatuses_FAILED);
+    EXPECT_EQ(opamp::hex(status.last_remote_config_hash()),
+              "259ac3f596a87e6b8ca3b431908ac237ed8ae86128274da7911fcbedb93186a3");
+    EXPECT_EQ(status.error_message(), "test error message");
+}
+
+TEST_F(PersistentStateTest, WritesTheRemoteConfigStatusByteForByte) {
+    PersistentState state;
+    state.instanceId = *opamp::Uuid::parse("018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+    ::opamp::proto::RemoteConfigStatus status;
+    status.set_status(::opamp::proto::RemoteConfigStatuses_APPLIED);
+    status.set_last_remote_config_hash(std::string("\x01\xab\xff", 3));
+    state.lastRemoteConfigStatus = status;
+    savePersistentState(store_, state);
+    EXPECT_EQ(store_.read(kPersistentStateFile),
+              "instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\n"
+              "last_remote_config_status:\n"
+              "  status: 1\n"
+              "  last_remote_config_hash: 01abff\n"
+              "  error_message: \"\"\n");
+    LoadedPersistentState again = loadOrCreatePersistentState(store_, "");
+    ASSERT_TRUE(again.state.lastRemoteConfigStatus);
+    EXPECT_EQ(again.state.lastRemoteConfigStatus->SerializeAsString(), status.SerializeAsString());
+}
+
+TEST_F(PersistentStateTest, AMalformedStatusIsDroppedAndTheInstanceIdKept) {
+    for (const char* bad : {"status: 9", "status: x", "last_remote_config_hash: xyz", "[1, 2]"}) {
+        store_.write(kPersistentStateFile,
+                     std::string("instance_id: 018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f\n"
+                                 "last_remote_config_status:\n  ") +
+                         bad + "\n");
+        LoadedPersistentState loaded = loadOrCreatePersistentState(store_, "");
+        EXPECT_FALSE(loaded.created) << bad;
+        EXPECT_FALSE(loaded.state.lastRemoteConfigStatus) << bad;
+        ASSERT_EQ(loaded.notes.size(), 1U) << bad;
+        EXPECT_THAT(loaded.notes[0], HasSubstr("last_remote_config_status: ")) << bad;
+        EXPECT_THAT(loaded.notes[0], HasSubstr("; ignored")) << bad;
+    }
+}
+
+TEST(Hex, RoundTrip) {
+    EXPECT_EQ(opamp::unhex("01ABff"), std::string("\x01\xab\xff", 3));
+    EXPECT_EQ(opamp::unhex(""), std::string());
+    EXPECT_EQ(opamp::unhex("0"), std::nullopt);
+    EXPECT_EQ(opamp::unhex("0g"), std::nullopt);
 }
 
 }  // namespace

@@ -39,7 +39,6 @@ Loaded loadRemoteConfigFiles(const storage::StateStore& store) {
     loaded.lastReceived =
         loadMessage<pb::AgentRemoteConfig>(store, kLastReceivedFile, loaded.notes);
     loaded.lastWorking = loadMessage<pb::AgentRemoteConfig>(store, kLastWorkingFile, loaded.notes);
-    loaded.status = loadMessage<pb::RemoteConfigStatus>(store, kStatusFile, loaded.notes);
     return loaded;
 }
 
@@ -48,9 +47,13 @@ void saveRemoteConfig(const storage::StateStore& store, const char* file,
     store.write(file, config.SerializeAsString());
 }
 
-void saveRemoteConfigStatus(const storage::StateStore& store,
-                            const pb::RemoteConfigStatus& status) {
-    store.write(kStatusFile, status.SerializeAsString());
+bool isEmptyConfigMap(const pb::AgentRemoteConfig& config) {
+    for (const auto& [name, file] : config.config().config_map()) {
+        if (file.body().find_first_not_of(" \t\r\n") != std::string::npos) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::map<std::string, std::string> configFiles(const pb::AgentRemoteConfig& config) {

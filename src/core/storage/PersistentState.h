@@ -1,14 +1,17 @@
 #pragma once
 
 // persistent_state.yaml: what the supervisor must remember across restarts, in the Go
-// supervisor's format (`instance_id: <uuid>`). Keys this version does not know are kept
-// as they are when the file is rewritten.
+// supervisor's format (`instance_id: <uuid>`, `last_remote_config_status: {status: <enum
+// number>, last_remote_config_hash: <hex>, error_message: ...}`). Keys this version does not
+// know are kept as they are when the file is rewritten.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/opamp/Uuid.h"
 #include "core/storage/StateStore.h"
+#include "opamp.pb.h"
 
 namespace opampsup::storage {
 
@@ -16,6 +19,8 @@ inline constexpr const char* kPersistentStateFile = "persistent_state.yaml";
 
 struct PersistentState {
     opamp::Uuid instanceId;
+    // Sent in the first message after a restart, so the server does not resend the config.
+    std::optional<::opamp::proto::RemoteConfigStatus> lastRemoteConfigStatus;
     std::string otherKeysYaml;  // other top-level keys, verbatim, preserved on save
 };
 

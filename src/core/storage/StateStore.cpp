@@ -53,4 +53,12 @@ std::filesystem::path StateStore::setAside(std::string_view name) const {
     return to;
 }
 
+void StateStore::remove(std::string_view name) const {
+    std::error_code ec;
+    std::filesystem::remove(pathOf(name), ec);
+    if (ec) {
+        throw std::system_error(ec, "cannot remove " + pathOf(name).string());
+    }
+}
+
 }  // namespace opampsup::storage

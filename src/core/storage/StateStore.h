@@ -27,6 +27,9 @@ class StateStore {
     // Atomically replaces the file (mode 0600). Throws std::system_error.
     void write(std::string_view name, std::string_view content) const;
 
+    // Deletes the file; nothing happens when it does not exist. Throws std::system_error.
+    void remove(std::string_view name) const;
+
     // Moves a file whose content could not be used to "<name>.corrupt", replacing an older
     // one, so the evidence stays for a person to look at and the next start is clean.
     // Returns the new path.

@@ -11,6 +11,7 @@
 #include "core/opamp/Hex.h"
 #include "core/opamp/Proxy.h"
 #include "core/remoteconfig/RemoteConfigFiles.h"
+#include "core/remoteconfig/Restrictions.h"
 #include "opampsup/version.h"
 
 namespace opampsup::supervisor {
@@ -140,6 +141,8 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             policy, [random] { return std::uniform_real_distribution<double>(0.0, 1.0)(*random); }),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.agent.stopTimeout), events,
         logger_.named("commander"));
+    validator_ = std::make_unique<remoteconfig::ConfigValidator>(
+        loop_, platform_.launcher, config.agent.executable, config.agent.args);
     commander_->setOutput([output = output_.get()](agent::OutputStream stream,
                                                    std::string_view line) {
         output->line(stream == agent::OutputStream::Stderr ? agent::CollectorOutput::Stream::Stderr
@@ -366,8 +369,8 @@ void Supervisor::startClient() {
         client_->state().setHealth(*pendingHealth_);
         pendingHealth_.reset();
     }
-    if (remoteStatus_ && config_.capabilities.acceptsRemoteConfig) {
-        client_->state().setRemoteConfigStatus(*remoteStatus_);
+    if (state_.lastRemoteConfigStatus && config_.capabilities.acceptsRemoteConfig) {
+        client_->state().setRemoteConfigStatus(*state_.lastRemoteConfigStatus);
     }
     client_->start();
 }
@@ -386,6 +389,19 @@ effective::ComposeResult Supervisor::compose(
 }
 
 void Supervisor::runCollector(bool restartRunning) {
+    if (remoteConfig_ && restrictionBroken(*remoteConfig_)) {
+        // Restrictions may have been tightened since the config was received.
+        logger_.error("The persisted remote config breaks a restriction; not running it",
+                      {{"rule", *restrictionBroken(*remoteConfig_)}});
+        remoteConfig_ = workingConfig_ && !restrictionBroken(*workingConfig_)
+                            ? workingConfig_
+                            : std::optional<pb::AgentRemoteConfig>();
+    }
+    if (remoteConfig_ && remoteconfig::isEmptyConfigMap(*remoteConfig_)) {
+        stopForEmptyConfig();
+        return;
+    }
+    stoppedForEmptyConfig_ = false;
     newLaunchSecret();
     effective::ComposeResult composed = compose(remoteConfig_);
     if (composed.error && remoteConfig_ && workingConfig_ &&
@@ -476,11 +492,7 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
         state.setHealth(message.health());
     }
     if (message.has_health() && applying_ && applying_->collectorConnected) {
-        if (message.health().healthy()) {
-            applySucceeded();
-        } else if (!message.health().last_error().empty()) {
-            applying_->lastHealthError = message.health().last_error();
-        }
+        onApplyHealth(message.health());
     }
     if (message.has_effective_config() && config_.capabilities.reportsEffectiveConfig) {
         state.setEffectiveConfig(withoutSecret(message.effective_config(), secret_));
@@ -516,6 +528,10 @@ void Supervisor::onRestartCommand() {
         logger_.warn("Ignored a restart command: capabilities.accepts_restart_command is off");
         return;
     }
+    if (stoppedForEmptyConfig_) {
+        logger_.info("Ignored a restart command: the remote config is empty, so no collector runs");
+        return;
+    }
     logger_.info("Restarting the collector at the server's request");
     newLaunchSecret();
     commander_->restart(launchSpec());
@@ -547,12 +563,12 @@ void Supervisor::loadRemoteConfigState() {
         logger_.error("Persisted remote config state is unusable", {{"problem", note}});
     }
     workingConfig_ = loaded.lastWorking;
-    remoteStatus_ = loaded.status;
     remoteConfig_ = loaded.lastReceived;
+    const auto& status = state_.lastRemoteConfigStatus;
     // A received config that failed is not run again at start: the last working one is.
-    if (remoteConfig_ && remoteStatus_ &&
-        remoteStatus_->last_remote_config_hash() == remoteConfig_->config_hash() &&
-        remoteStatus_->status() == pb::RemoteConfigStatuses_FAILED) {
+    if (config_.agent.automaticConfigRollback && remoteConfig_ && status &&
+        status->last_remote_config_hash() == remoteConfig_->config_hash() &&
+        status->status() == pb::RemoteConfigStatuses_FAILED) {
         remoteConfig_ = workingConfig_;
     }
     if (remoteConfig_) {
@@ -561,15 +577,21 @@ void Supervisor::loadRemoteConfigState() {
     }
 }
 
+std::optional<std::string> Supervisor::restrictionBroken(
+    const pb::AgentRemoteConfig& remote) const {
+    return remoteconfig::checkRestrictions(config_.remoteConfigRestrictions,
+                                           remoteconfig::configFiles(remote));
+}
+
 void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfigStatuses status,
                                        const std::string& error) {
     pb::RemoteConfigStatus s;
     s.set_last_remote_config_hash(hash);
     s.set_status(status);
     s.set_error_message(error);
-    remoteStatus_ = s;
+    state_.lastRemoteConfigStatus = s;
     try {
-        remoteconfig::saveRemoteConfigStatus(store_, s);
+        storage::savePersistentState(store_, state_);
     } catch (const std::exception& e) {
         logger_.error("Cannot persist the remote config status", {{"error", e.what()}});
     }
@@ -579,26 +601,39 @@ void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfig
     }
 }
 
-// A remote config is a transaction: persist what arrived, compose, and when the result
-// differs from what runs, report APPLYING and restart the collector with it. It is APPLIED
-// once the new collector reports healthy within agent.config_apply_timeout; a crash, a
-// compose error or the timeout makes it FAILED with the reason, and the collector goes
-// back to the last config that ran healthy.
+// A remote config is a transaction. What arrived is persisted; then it must keep the local
+// restrictions, compose, and pass the collector's own `validate` before anything runs it.
+// A result equal to what runs is APPLIED at once. Otherwise it is APPLYING while the
+// collector restarts with it, and APPLIED once the new collector has reported healthy
+// within agent.config_apply_timeout and stayed healthy for agent.config_soak_period. Any
+// failure is FAILED with the reason, and the collector goes back to the last config that
+// ran healthy (automatic_config_rollback). An empty config map stops the collector.
 void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     if (!config_.capabilities.acceptsRemoteConfig) {
         logger_.warn("Ignored a remote config: capabilities.accepts_remote_config is off");
         return;
     }
     const std::string& hash = config.config_hash();
-    if (applying_ && applying_->hash == hash) {
+    if ((applying_ && applying_->hash == hash) || validatingHash_ == hash) {
         return;  // the server sent it again while it is being applied
     }
     logger_.info("Received a remote config", {{"hash", opamp::hex(hash)}});
+    validator_->cancel();
+    validatingHash_.reset();
     try {
         remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastReceivedFile, config);
     } catch (const std::exception& e) {
         setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
                               std::string("cannot persist the remote config: ") + e.what());
+        return;
+    }
+    if (remoteconfig::isEmptyConfigMap(config)) {
+        applyEmptyConfig(config);
+        return;
+    }
+    if (std::optional<std::string> broken = restrictionBroken(config)) {
+        logger_.error("Refused a remote config", {{"hash", opamp::hex(hash)}, {"rule", *broken}});
+        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, *broken);
         return;
     }
     effective::ComposeResult candidate = compose(config);
@@ -613,15 +648,82 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
         setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
         return;
     }
+    if (shouldValidate()) {
+        validateThenApply(config, candidate.yaml);
+    } else {
+        beginApply(config);
+    }
+}
+
+bool Supervisor::shouldValidate() const {
+    const std::optional<bool>& wanted = config_.agent.validateConfig;
+    return wanted.value_or(!validateUnsupported_);
+}
+
+void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
+                                   const std::string& candidateYaml) {
+    const std::string hash = config.config_hash();
+    const std::string file = "validate-config-" + randomHex(4) + ".yaml";
+    try {
+        store_.write(file, candidateYaml);
+    } catch (const std::exception& e) {
+        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
+                              std::string("cannot write the config to validate: ") + e.what());
+        return;
+    }
+    validatingHash_ = hash;
+    validator_->validate(store_.pathOf(file), [this, config, file](remoteconfig::Validation v) {
+        validatingHash_.reset();
+        try {
+            store_.remove(file);
+        } catch (const std::exception& e) {
+            logger_.warn("Cannot remove the validated config", {{"error", e.what()}});
+        }
+        const std::string& checked = config.config_hash();
+        using Outcome = remoteconfig::Validation::Outcome;
+        switch (v.outcome) {
+            case Outcome::Valid:
+                beginApply(config);
+                return;
+            case Outcome::Unsupported:
+                if (config_.agent.validateConfig.value_or(false)) {
+                    setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
+                                          "agent.validate_config is on, but the collector has no "
+                                          "validate command: " +
+                                              v.detail);
+                    return;
+                }
+                validateUnsupported_ = true;
+                logger_.warn(
+                    "The collector has no validate command; configs are applied "
+                    "without it");
+                beginApply(config);
+                return;
+            case Outcome::Invalid:
+                logger_.error("The collector refused the remote config",
+                              {{"hash", opamp::hex(checked)}, {"error", v.detail}});
+                setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
+                                      "the collector refused the config: " + v.detail);
+                return;
+            case Outcome::Failed:
+                setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
+                                      "cannot validate the config: " + v.detail);
+                return;
+        }
+    });
+}
+
+void Supervisor::beginApply(const pb::AgentRemoteConfig& config) {
+    const std::string hash = config.config_hash();
     if (applying_) {
         loop_.cancel(applying_->timer);
     }
     remoteConfig_ = config;
     setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLYING);
-    applying_ = Apply{hash, {}, false, {}};
+    applying_ = Apply{hash, {}, false, false, {}};
     applying_->timer = loop_.postAfter(
         config_.agent.configApplyTimeout, [this, hash, alive = std::weak_ptr<bool>(alive_)] {
-            if (!alive.lock() || !applying_ || applying_->hash != hash) {
+            if (!alive.lock() || !applying_ || applying_->hash != hash || applying_->soaking) {
                 return;
             }
             std::string reason = "the collector did not become healthy within " +
@@ -638,27 +740,93 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     runCollector(true);
 }
 
+void Supervisor::applyEmptyConfig(const pb::AgentRemoteConfig& config) {
+    if (applying_) {
+        loop_.cancel(applying_->timer);
+        applying_.reset();
+    }
+    remoteConfig_ = config;
+    logger_.info("The remote config is empty: stopping the collector",
+                 {{"hash", opamp::hex(config.config_hash())}});
+    stopForEmptyConfig();
+    commitWorkingConfig();
+    setRemoteConfigStatus(config.config_hash(), pb::RemoteConfigStatuses_APPLIED);
+}
+
+void Supervisor::stopForEmptyConfig() {
+    stoppedForEmptyConfig_ = true;
+    runningYaml_.clear();
+    commander_->stop();
+    // Nothing is meant to run, so nothing is wrong (as the Go supervisor reports it).
+    reportHealth(true, "", "");
+}
+
+void Supervisor::onApplyHealth(const pb::ComponentHealth& health) {
+    if (!health.healthy()) {
+        if (applying_->soaking) {
+            applyFailed("the collector turned unhealthy within the soak period of " +
+                        config::formatGoDuration(config_.agent.configSoakPeriod) + ": " +
+                        (health.last_error().empty() ? health.status() : health.last_error()));
+        } else if (!health.last_error().empty()) {
+            applying_->lastHealthError = health.last_error();
+        }
+        return;
+    }
+    if (applying_->soaking) {
+        return;
+    }
+    if (config_.agent.configSoakPeriod.count() == 0) {
+        applySucceeded();
+        return;
+    }
+    loop_.cancel(applying_->timer);
+    applying_->soaking = true;
+    logger_.info("The collector is healthy on the new config; soaking",
+                 {{"period", config::formatGoDuration(config_.agent.configSoakPeriod)}});
+    applying_->timer = loop_.postAfter(
+        config_.agent.configSoakPeriod,
+        [this, hash = applying_->hash, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock() && applying_ && applying_->hash == hash && applying_->soaking) {
+                applySucceeded();
+            }
+        });
+}
+
 void Supervisor::applySucceeded() {
     loop_.cancel(applying_->timer);
     const std::string hash = applying_->hash;
     applying_.reset();
+    commitWorkingConfig();
+    logger_.info("Remote config applied", {{"hash", opamp::hex(hash)}});
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
+}
+
+void Supervisor::commitWorkingConfig() {
     workingConfig_ = remoteConfig_;
+    // As the Go supervisor: the last working config is kept only for the rollback.
+    if (!config_.agent.automaticConfigRollback || !remoteConfig_) {
+        return;
+    }
     try {
         remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastWorkingFile, *remoteConfig_);
     } catch (const std::exception& e) {
         logger_.error("Cannot persist the last working remote config", {{"error", e.what()}});
     }
-    logger_.info("Remote config applied", {{"hash", opamp::hex(hash)}});
-    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
 }
 
 void Supervisor::applyFailed(const std::string& reason) {
     loop_.cancel(applying_->timer);
     const std::string hash = applying_->hash;
     applying_.reset();
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, reason);
+    if (!config_.agent.automaticConfigRollback) {
+        // The collector stays on the failed config; a crash restarts it with backoff.
+        logger_.error("Remote config failed; automatic_config_rollback is off, so it stays",
+                      {{"hash", opamp::hex(hash)}, {"error", reason}});
+        return;
+    }
     logger_.error("Remote config failed; going back to the last working config",
                   {{"hash", opamp::hex(hash)}, {"error", reason}});
-    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, reason);
     remoteConfig_ = workingConfig_;
     runCollector(true);
 }
@@ -672,6 +840,8 @@ void Supervisor::shutdown(std::function<void()> done) {
         loop_.cancel(applying_->timer);
         applying_.reset();
     }
+    validator_->cancel();
+    validatingHash_.reset();
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();

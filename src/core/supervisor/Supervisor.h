@@ -23,6 +23,7 @@
 #include "core/effective/ConfigComposer.h"
 #include "core/localserver/LocalOpampServer.h"
 #include "core/opamp/Client.h"
+#include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
 #include "core/supervisor/EventLoop.h"
@@ -81,9 +82,19 @@ class Supervisor {
     void loadRemoteConfigState();
     effective::ComposeResult compose(
         const std::optional<::opamp::proto::AgentRemoteConfig>& remote) const;
+    std::optional<std::string> restrictionBroken(
+        const ::opamp::proto::AgentRemoteConfig& remote) const;
     void onRemoteConfig(const ::opamp::proto::AgentRemoteConfig& config);
+    bool shouldValidate() const;
+    void validateThenApply(const ::opamp::proto::AgentRemoteConfig& config,
+                           const std::string& candidateYaml);
+    void beginApply(const ::opamp::proto::AgentRemoteConfig& config);
+    void applyEmptyConfig(const ::opamp::proto::AgentRemoteConfig& config);
+    void stopForEmptyConfig();
+    void onApplyHealth(const ::opamp::proto::ComponentHealth& health);
     void applySucceeded();
     void applyFailed(const std::string& reason);
+    void commitWorkingConfig();
     void setRemoteConfigStatus(const std::string& hash, ::opamp::proto::RemoteConfigStatuses status,
                                const std::string& error = "");
 
@@ -110,17 +121,22 @@ class Supervisor {
     // Health set before the client exists (a failed bootstrap), sent once it does.
     std::optional<::opamp::proto::ComponentHealth> pendingHealth_;
 
-    // The remote config the collector runs (or is being moved to), the last one that ran
-    // healthy, and the status last reported.
+    // The remote config the collector runs (or is being moved to) and the last one that ran
+    // healthy; the status last reported is in state_.
     std::optional<::opamp::proto::AgentRemoteConfig> remoteConfig_;
     std::optional<::opamp::proto::AgentRemoteConfig> workingConfig_;
-    std::optional<::opamp::proto::RemoteConfigStatus> remoteStatus_;
     // effective.yaml as the running collector was started with it.
     std::string runningYaml_;
+    // An empty remote config map asks for no collector: none runs until another config.
+    bool stoppedForEmptyConfig_ = false;
+    std::unique_ptr<remoteconfig::ConfigValidator> validator_;
+    std::optional<std::string> validatingHash_;
+    bool validateUnsupported_ = false;  // the collector has no validate command
     struct Apply {
         std::string hash;
-        EventLoop::TimerId timer{};
+        EventLoop::TimerId timer{};       // the apply timeout, then the soak period
         bool collectorConnected = false;  // the new collector has connected
+        bool soaking = false;             // it reported healthy; the soak period runs
         std::string lastHealthError;
     };
     std::optional<Apply> applying_;
