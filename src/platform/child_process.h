@@ -57,6 +57,9 @@ class ChildProcess {
     virtual void requestStop() = 0;
     // SIGKILL to the process group (the job object is terminated on Windows).
     virtual void kill() = 0;
+    // SIGHUP to the process itself: the collector reloads its config in place. Throws
+    // std::runtime_error on Windows, which has no such signal.
+    virtual void requestReload() = 0;
     virtual bool exited() const = 0;
 };
 

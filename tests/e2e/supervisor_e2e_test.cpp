@@ -427,6 +427,52 @@ TEST_F(SupervisorE2e, CollectorRunsWhileTheServerIsUnreachable) {
 
 // agent.env adds to the environment the collector inherits and agent.env_unset removes from
 // it; the stand-in expands them in its config as the collector does.
+// S3 with agent.startup_fallback_configs: with no remote config persisted and the server
+// down, the fallback runs instead of the local config; the first connection switches to the
+// local config, and a later outage does not bring the fallback back.
+TEST_F(SupervisorE2e, StartupFallbackRunsUntilTheFirstConnection) {
+    collectorConfig();
+    const auto fallbackData = dir_.path() / "fallback.jsonl";
+    const auto fallback =
+        dir_.write("fallback.yaml",
+                   "receivers:\n  standin:\n    interval: 50ms\nexporters:\n  file:\n"
+                   "    path: " +
+                       fallbackData.string() +
+                       "\nservice:\n  pipelines:\n    logs:\n      receivers: [standin]\n"
+                       "      exporters: [file]\n");
+    std::string endpoint = server_.endpoint("ws");
+    server_.server().stop();
+    auto config =
+        supervisorConfig(endpoint, "  reports_health: true\n  accepts_remote_config: true\n",
+                         standinAgent("  startup_fallback_configs: [" + fallback.string() + "]\n"));
+    auto supervisor = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(fallbackData).size() >= 3; }))
+        << logOf(*supervisor);
+    EXPECT_EQ(dataLines(), 0U) << "the local config runs beside the fallback";
+
+    server_.restart();
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 3; }, std::chrono::seconds(30)))
+        << logOf(*supervisor);
+    const std::size_t fallbackLines = testing::completeLines(fallbackData).size();
+    server_.server().stop();
+    const std::size_t before = dataLines();
+    EXPECT_TRUE(waitUntil([&] { return dataLines() > before + 3; }));
+    EXPECT_EQ(testing::completeLines(fallbackData).size(), fallbackLines);
+}
+
+// As upstream: a fallback config the collector refuses stops the start, in its own words.
+TEST_F(SupervisorE2e, AStartupFallbackTheCollectorRefusesStopsTheStart) {
+    collectorConfig();
+    const auto fallback = dir_.write("fallback.yaml", "receivers:\n  nosuch: {}\n");
+    auto supervisor = startSupervisor(supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n",
+        standinAgent("  startup_fallback_configs: [" + fallback.string() + "]\n")));
+    EXPECT_EQ(supervisor->waitExit(), 1);
+    EXPECT_THAT(logOf(*supervisor),
+                HasSubstr("agent.startup_fallback_configs: the collector refused them: "));
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("unknown type: \\\"nosuch\\\""));
+}
+
 TEST_F(SupervisorE2e, CollectorEnvironmentIsTheSupervisorsPlusEnvMinusEnvUnset) {
     dir_.write("collector.yaml",
                "receivers:\n  standin:\n    interval: 50ms\nexporters:\n  file:\n    path: " +
@@ -755,6 +801,30 @@ TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {
     EXPECT_EQ(collectorPids(*supervisor).size(), 3U);  // bootstrap, first, slow: no restore
     EXPECT_TRUE(processAlive(static_cast<pid_t>(pid)));
     EXPECT_FALSE(std::filesystem::exists(storage() / "last_working_remote_config.dat"));
+}
+
+// use_hup_config_reload: the collector reloads in place (same process), and the transaction
+// is the same: APPLIED once it reports healthy on the new config.
+TEST_P(RemoteConfig, HupReloadAppliesInPlace) {
+    auto supervisor = startSupervisor(remoteConfig("  use_hup_config_reload: true\n"));
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const auto first = dir_.path() / "first.jsonl";
+    const std::string one = server_.pushConfig(uid, "", producing(first));
+    ASSERT_TRUE(waitForStatus(uid, one, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(first).size() >= 2; }));
+    const std::vector<long> pids = collectorPids(*supervisor);
+
+    const auto second = dir_.path() / "second.jsonl";
+    const std::string two = server_.pushConfig(uid, "", producing(second));
+    ASSERT_TRUE(waitForStatus(uid, two, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    EXPECT_EQ(statuses(uid, two),
+              (std::vector<pb::RemoteConfigStatuses>{pb::RemoteConfigStatuses_APPLYING,
+                                                     pb::RemoteConfigStatuses_APPLIED}));
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(second).size() >= 2; }))
+        << logOf(*supervisor);
+    EXPECT_EQ(collectorPids(*supervisor), pids) << "the collector was restarted, not reloaded";
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("Reloading the collector's config (SIGHUP)"));
 }
 
 // Over HTTP a pushed config waits for the next poll, every 30 s until the server offers a

@@ -58,12 +58,19 @@ class ConfigValidatorTest : public ::testing::Test {
     Validation validate(const std::filesystem::path& executable, const std::string& config,
                         std::vector<std::string> args = {},
                         std::chrono::milliseconds timeout = 10s) {
-        std::filesystem::path candidate = file("candidate.yaml", config);
+        return validateFiles(executable, {file("candidate.yaml", config)}, std::move(args),
+                             timeout);
+    }
+
+    Validation validateFiles(const std::filesystem::path& executable,
+                             std::vector<std::filesystem::path> files,
+                             std::vector<std::string> args = {},
+                             std::chrono::milliseconds timeout = 10s) {
         Waiter<Validation> result;
         loop_.post([&] {
             validator_ = std::make_unique<ConfigValidator>(loop_, launcher_, executable,
                                                            std::move(args), timeout);
-            validator_->validate(candidate, [&](Validation v) { result.push(std::move(v)); });
+            validator_->validate(files, [&](Validation v) { result.push(std::move(v)); });
         });
         std::optional<Validation> got = result.pop(20s);
         EXPECT_TRUE(got) << "no result";
@@ -94,6 +101,17 @@ TEST_F(ConfigValidatorTest, ARefusedConfigCarriesTheCollectorsOwnWords) {
     EXPECT_NE(v.detail.find("'receivers' unknown type: \"nope\" for id: \"nope\""),
               std::string::npos)
         << v.detail;
+}
+
+TEST_F(ConfigValidatorTest, SeveralFilesAreMergedInOrder) {
+    auto components = file("components.yaml", "receivers:\n  nop: {}\nexporters:\n  nop: {}\n");
+    auto service = file("service.yaml",
+                        "service:\n  pipelines:\n    traces:\n"
+                        "      receivers: [nop]\n      exporters: [nop]\n");
+    Validation both = validateFiles(OTELCOL_STANDIN_PATH, {components, service});
+    EXPECT_EQ(both.outcome, Outcome::Valid) << both.detail;
+    Validation alone = validateFiles(OTELCOL_STANDIN_PATH, {service});
+    EXPECT_EQ(alone.outcome, Outcome::Invalid);
 }
 
 TEST_F(ConfigValidatorTest, AgentArgsReachTheValidateCommand) {

@@ -17,9 +17,11 @@ struct FakeProcess : RunningCollector {
     long pid() const override { return id; }
     void requestStop() override { ++stopRequests; }
     void kill() override { ++kills; }
+    void requestReload() override { ++reloads; }
     long id;
     int stopRequests = 0;
     int kills = 0;
+    int reloads = 0;
 };
 
 struct FakeLauncher : Launcher {
@@ -150,6 +152,17 @@ TEST_F(CommanderTest, RestartStopsThenStartsWithTheNewSpec) {
     ASSERT_EQ(launcher.specs.size(), 2U);
     EXPECT_EQ(launcher.specs[1].args[1], "b.yaml");
     EXPECT_TRUE(commander->running());
+}
+
+TEST_F(CommanderTest, ReloadSignalsTheRunningCollectorOnly) {
+    EXPECT_FALSE(commander->reload());  // none runs
+    commander->start(spec("a.yaml"));
+    EXPECT_TRUE(commander->reload());
+    EXPECT_EQ(launcher.current->reloads, 1);
+    EXPECT_EQ(launcher.specs.size(), 1U);
+    commander->stop();
+    EXPECT_FALSE(commander->reload());  // it is stopping
+    EXPECT_EQ(launcher.current->reloads, 1);
 }
 
 TEST_F(CommanderTest, AnOldProcessExitIsIgnored) {

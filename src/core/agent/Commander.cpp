@@ -72,6 +72,16 @@ void Commander::restart(LaunchSpec spec) {
     stop();
 }
 
+bool Commander::reload() {
+    if (!process_ || stopping_) {
+        return false;
+    }
+    logger_.info("Reloading the collector's config (SIGHUP)",
+                 {{"pid", std::to_string(process_->pid())}});
+    process_->requestReload();
+    return true;
+}
+
 void Commander::launch() {
     ++generation_;
     std::uint64_t generation = generation_;

@@ -48,6 +48,9 @@ class Commander {
     void stop(std::function<void()> done = {});
     // Stop, then start with `spec` (the crash count starts afresh).
     void restart(LaunchSpec spec);
+    // Asks the running collector to reload its config file in place (SIGHUP). False when
+    // none runs or it is stopping: then the caller starts one.
+    bool reload();
 
     bool running() const { return process_ != nullptr; }
     std::optional<long> pid() const;

@@ -49,6 +49,8 @@ class RunningCollector {
     // The polite request: SIGTERM, or CTRL_BREAK on Windows.
     virtual void requestStop() = 0;
     virtual void kill() = 0;
+    // SIGHUP: reload the config file in place (not on Windows).
+    virtual void requestReload() = 0;
 };
 
 class Launcher {

@@ -12,6 +12,7 @@ class RunningProcess : public RunningCollector {
     long pid() const override { return process_->pid(); }
     void requestStop() override { process_->requestStop(); }
     void kill() override { process_->kill(); }
+    void requestReload() override { process_->requestReload(); }
 
   private:
     std::unique_ptr<platform::ChildProcess> process_;

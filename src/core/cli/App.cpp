@@ -1,5 +1,6 @@
 #include "core/cli/App.h"
 
+#include <optional>
 #include <ostream>
 #include <system_error>
 
@@ -11,6 +12,7 @@
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
 #include "core/opamp/Capabilities.h"
+#include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
 #include "core/supervisor/EventLoop.h"
@@ -77,6 +79,42 @@ std::string collectorCommandLine(const config::SupervisorConfig& cfg) {
     return line;
 }
 
+// As upstream, agent.startup_fallback_configs must pass the collector's own validate
+// before the supervisor starts: a fallback that cannot run is no fallback.
+std::optional<std::string> refusedFallbackConfigs(const config::SupervisorConfig& cfg,
+                                                  agent::Launcher& launcher,
+                                                  const telemetry::Logger& logger) {
+    const auto& files = cfg.agent.startupFallbackConfigs;
+    if (files.empty()) {
+        return std::nullopt;
+    }
+    supervisor::EventLoop loop;
+    remoteconfig::ConfigValidator validator(loop, launcher, cfg.agent.executable, cfg.agent.args);
+    remoteconfig::Validation result;
+    loop.post([&] {
+        validator.validate(files, [&](remoteconfig::Validation v) {
+            result = std::move(v);
+            loop.stop();
+        });
+    });
+    loop.run();
+    using Outcome = remoteconfig::Validation::Outcome;
+    switch (result.outcome) {
+        case Outcome::Valid:
+            return std::nullopt;
+        case Outcome::Unsupported:
+            logger.warn(
+                "The collector has no validate command: agent.startup_fallback_configs "
+                "are not checked");
+            return std::nullopt;
+        case Outcome::Invalid:
+            return "agent.startup_fallback_configs: the collector refused them: " + result.detail;
+        case Outcome::Failed:
+            break;
+    }
+    return "agent.startup_fallback_configs: cannot validate them: " + result.detail;
+}
+
 int run(const CommandLine& cmd, std::ostream& err) {
     config::LoadResult loaded = load(cmd);
     printWarnings(loaded.warnings, err);
@@ -108,8 +146,12 @@ int run(const CommandLine& cmd, std::ostream& err) {
                 {{"command", collectorCommandLine(cfg)},
                  {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},
                  {"bootstrap_timeout", config::formatGoDuration(cfg.agent.bootstrapTimeout)}});
-    supervisor::EventLoop loop;
     agent::ProcessLauncher launcher;
+    if (std::optional<std::string> refused = refusedFallbackConfigs(cfg, launcher, logger)) {
+        logger.error("Cannot start the supervisor", {{"error", *refused}});
+        return kExitFailure;
+    }
+    supervisor::EventLoop loop;
     supervisor::Supervisor::Platform platform{launcher, static_cast<long>(Poco::Process::id()),
                                               Poco::Environment::nodeName(),
                                               std::string(platform::osType()), hostArch()};

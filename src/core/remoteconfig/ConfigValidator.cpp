@@ -55,7 +55,7 @@ void ConfigValidator::cancel() {
     ++generation_;
 }
 
-void ConfigValidator::validate(const std::filesystem::path& configFile,
+void ConfigValidator::validate(const std::vector<std::filesystem::path>& configFiles,
                                std::function<void(Validation)> done) {
     cancel();
     const std::uint64_t generation = ++generation_;
@@ -64,7 +64,10 @@ void ConfigValidator::validate(const std::filesystem::path& configFile,
 
     agent::LaunchSpec spec;
     spec.executable = executable_;
-    spec.args = {"validate", "--config", configFile.string()};
+    spec.args = {"validate"};
+    for (const std::filesystem::path& file : configFiles) {
+        spec.args.insert(spec.args.end(), {"--config", file.string()});
+    }
     spec.args.insert(spec.args.end(), args_.begin(), args_.end());
     agent::LaunchCallbacks callbacks;
     callbacks.output = [output = run->output](agent::OutputStream, std::string_view line) {

@@ -1,8 +1,9 @@
 #pragma once
 
-// Runs `<collector> validate --config <candidate> <agent.args>` before a new config is
+// Runs `<collector> validate --config <file>... <agent.args>` before a new config is
 // applied, so a config the collector refuses is FAILED with the collector's own words while
-// the running collector is left alone. The check runs as a separate process; its result is
+// the running collector is left alone (and, at start-up, to check
+// agent.startup_fallback_configs). The check runs as a separate process; its result is
 // delivered on the supervisor's loop.
 
 #include <chrono>
@@ -37,9 +38,11 @@ class ConfigValidator {
     ConfigValidator(const ConfigValidator&) = delete;
     ConfigValidator& operator=(const ConfigValidator&) = delete;
 
-    // Checks the config file; `done` runs on the loop. A check still running is abandoned
-    // (its process killed, its callback never called).
-    void validate(const std::filesystem::path& configFile, std::function<void(Validation)> done);
+    // Checks the config files, merged in order as the collector merges them; `done` runs on
+    // the loop. A check still running is abandoned (its process killed, its callback never
+    // called).
+    void validate(const std::vector<std::filesystem::path>& configFiles,
+                  std::function<void(Validation)> done);
     void cancel();
     bool busy() const { return static_cast<bool>(run_); }
 

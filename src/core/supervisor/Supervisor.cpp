@@ -184,6 +184,12 @@ void Supervisor::start() {
         logger.warn("Refused a connection to the supervisor's OpAMP server", {{"reason", reason}});
     };
     loadRemoteConfigState();
+    if (!config_.agent.startupFallbackConfigs.empty() && !remoteConfig_) {
+        usingFallback_ = true;
+        logger_.info(
+            "No remote config persisted: the collector runs the startup fallback "
+            "configs until the server is reached");
+    }
     localServer_ = std::make_unique<localserver::LocalOpampServer>(
         config_.agent.opampServerPort, callbacks, logger_.named("localserver"));
     localServer_->start();
@@ -353,6 +359,14 @@ void Supervisor::startClient() {
     opamp::Client::Handlers handlers;
     handlers.connectionChanged = [this](bool up) {
         logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
+        if (up && usingFallback_) {
+            // Only ever before the first connection: a later outage keeps what runs.
+            usingFallback_ = false;
+            if (phase_ == Phase::Running && !applying_ && !stoppedForEmptyConfig_) {
+                logger_.info("Leaving the startup fallback configs for the configured ones");
+                runCollector(true);
+            }
+        }
     };
     handlers.restart = [this] { onRestartCommand(); };
     handlers.customMessage = [this](const pb::CustomMessage& message) {
@@ -379,6 +393,12 @@ effective::ComposeResult Supervisor::compose(
     const std::optional<pb::AgentRemoteConfig>& remote) const {
     effective::ComposeInput input;
     input.configFiles = config_.agent.configFiles;
+    if (usingFallback_) {
+        input.configFiles.clear();
+        for (const auto& file : config_.agent.startupFallbackConfigs) {
+            input.configFiles.push_back(file.string());
+        }
+    }
     input.opampExtensionYaml = extensionYaml();
     input.acceptsRemoteConfig = config_.capabilities.acceptsRemoteConfig;
     input.instanceUid = state_.instanceId.toString();
@@ -402,7 +422,11 @@ void Supervisor::runCollector(bool restartRunning) {
         return;
     }
     stoppedForEmptyConfig_ = false;
-    newLaunchSecret();
+    // A reload keeps the process, so it keeps its launch secret and local-server identity.
+    const bool reload = restartRunning && config_.agent.useHupConfigReload && commander_->running();
+    if (!reload) {
+        newLaunchSecret();
+    }
     effective::ComposeResult composed = compose(remoteConfig_);
     if (composed.error && remoteConfig_ && workingConfig_ &&
         workingConfig_->config_hash() != remoteConfig_->config_hash()) {
@@ -422,7 +446,9 @@ void Supervisor::runCollector(bool restartRunning) {
     }
     try {
         store_.write(kEffectiveConfigFile, composed.yaml);
-        output_->restart();
+        if (!reload) {
+            output_->restart();
+        }
     } catch (const std::exception& e) {
         reportHealth(false, "StatusFatalError",
                      std::string("cannot write the collector's config: ") + e.what());
@@ -437,6 +463,9 @@ void Supervisor::runCollector(bool restartRunning) {
         file.set_content_type("text/yaml");
         client_->state().setEffectiveConfig(effectiveConfig);
         client_->flush();
+    }
+    if (reload && commander_->reload()) {
+        return;
     }
     if (restartRunning) {
         commander_->restart(launchSpec());
@@ -672,7 +701,7 @@ void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
         return;
     }
     validatingHash_ = hash;
-    validator_->validate(store_.pathOf(file), [this, config, file](remoteconfig::Validation v) {
+    validator_->validate({store_.pathOf(file)}, [this, config, file](remoteconfig::Validation v) {
         validatingHash_.reset();
         try {
             store_.remove(file);

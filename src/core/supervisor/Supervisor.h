@@ -129,6 +129,9 @@ class Supervisor {
     std::string runningYaml_;
     // An empty remote config map asks for no collector: none runs until another config.
     bool stoppedForEmptyConfig_ = false;
+    // agent.startup_fallback_configs stand in for the local config files until the first
+    // connection to the server, when no remote config was persisted.
+    bool usingFallback_ = false;
     std::unique_ptr<remoteconfig::ConfigValidator> validator_;
     std::optional<std::string> validatingHash_;
     bool validateUnsupported_ = false;  // the collector has no validate command

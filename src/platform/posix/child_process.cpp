@@ -107,6 +107,12 @@ class PosixChildProcess : public ChildProcess {
 
     void requestStop() override { signalGroup(SIGTERM); }
     void kill() override { signalGroup(SIGKILL); }
+    void requestReload() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!exited_) {
+            ::kill(pid_, SIGHUP);
+        }
+    }
 
     bool exited() const override {
         std::lock_guard<std::mutex> lock(mutex_);

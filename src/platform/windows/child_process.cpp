@@ -143,6 +143,10 @@ class WindowsChildProcess : public ChildProcess {
 
     void kill() override { TerminateJobObject(job_, 1); }
 
+    void requestReload() override {
+        throw std::runtime_error("a config reload by signal is not available on Windows");
+    }
+
     bool exited() const override { return exited_; }
 
   private:
