@@ -529,11 +529,16 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
 // and the last working config runs again.
 class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {
   protected:
+    // Over HTTP a pushed config waits for the next poll: the server offers a 1 s heartbeat
+    // (the polling interval), as a real server would for a responsive fleet.
+    void SetUp() override { server_.offerHeartbeatInterval(1); }
+
     std::filesystem::path remoteConfig(const std::string& agentExtra = "",
                                        const std::string& otherSections = "") {
         return supervisorConfig(server_.endpoint(GetParam()),
                                 "  reports_health: true\n  reports_effective_config: true\n"
-                                "  accepts_remote_config: true\n",
+                                "  accepts_remote_config: true\n"
+                                "  accepts_opamp_connection_settings: true\n",
                                 std::string("  executable: ") + OTELCOL_STANDIN_PATH +
                                     "\n  config_apply_timeout: 3s\n" + agentExtra,
                                 otherSections);
@@ -827,10 +832,7 @@ TEST_P(RemoteConfig, HupReloadAppliesInPlace) {
     EXPECT_THAT(logOf(*supervisor), HasSubstr("Reloading the collector's config (SIGHUP)"));
 }
 
-// Over HTTP a pushed config waits for the next poll, every 30 s until the server offers a
-// shorter heartbeat_interval_seconds (connection settings, not handled yet): HTTP runs of
-// these scenarios come with that offer.
-INSTANTIATE_TEST_SUITE_P(Transports, RemoteConfig, ::testing::Values("ws"));
+INSTANTIATE_TEST_SUITE_P(Transports, RemoteConfig, ::testing::Values("ws", "http"));
 
 }  // namespace
 }  // namespace opampsup

@@ -66,6 +66,11 @@ void DevServerFixture::start(devserver::DevServer::Options options) {
     server_->start();
 }
 
+void DevServerFixture::offerHeartbeatInterval(std::uint64_t seconds) {
+    options_.heartbeatIntervalSeconds = seconds;
+    server_->agents().offerHeartbeatInterval(seconds);
+}
+
 void DevServerFixture::restart() {
     auto options = options_;
     options.port = server_->port();

@@ -148,6 +148,10 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
     reply.set_instance_uid(message.instance_uid());
     if (newConnection || isNew) {
         reply.set_capabilities(kServerCapabilities);
+        if (offeredHeartbeatSeconds_ > 0) {
+            reply.mutable_connection_settings()->mutable_opamp()->set_heartbeat_interval_seconds(
+                offeredHeartbeatSeconds_);
+        }
     }
     std::uint64_t flags = 0;
     if (gap && !fullState && !agent.saidGoodbye) {
@@ -359,6 +363,11 @@ void AgentRegistry::record(const std::string& agent, bool fromAgent, TransportKi
     while (recorded_.size() > recordLimit_) {
         recorded_.pop_front();
     }
+}
+
+void AgentRegistry::offerHeartbeatInterval(std::uint64_t seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    offeredHeartbeatSeconds_ = seconds;
 }
 
 }  // namespace opampsup::devserver

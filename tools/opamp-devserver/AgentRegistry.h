@@ -69,6 +69,10 @@ class AgentRegistry {
     // Drops every WebSocket connection (a network failure as the agents see it).
     void dropConnections();
 
+    // From now on, each agent's first message (and each new WebSocket connection) is
+    // answered with this heartbeat interval offered; 0 stops offering.
+    void offerHeartbeatInterval(std::uint64_t seconds);
+
   private:
     struct Agent {
         opamp::Uuid uid;
@@ -102,6 +106,7 @@ class AgentRegistry {
     };
 
     mutable std::mutex mutex_;
+    std::uint64_t offeredHeartbeatSeconds_ = 0;
     std::map<std::string, Agent> agents_;  // by UID text
     std::deque<Recorded> recorded_;
     std::uint64_t recordIndex_ = 0;

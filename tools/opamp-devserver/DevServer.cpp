@@ -323,7 +323,9 @@ class DevServer::OpampFactory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 DevServer::DevServer(Options options)
-    : options_(std::move(options)), agents_(options_.recordLimit) {}
+    : options_(std::move(options)), agents_(options_.recordLimit) {
+    agents_.offerHeartbeatInterval(options_.heartbeatIntervalSeconds);
+}
 
 DevServer::~DevServer() {
     stop();

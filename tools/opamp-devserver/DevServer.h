@@ -39,6 +39,9 @@ class DevServer {
         std::string clientCaFile;
         std::size_t recordLimit = 10000;
         std::size_t maxConnections = 256;
+        // Offered to each agent on its first message (ConnectionSettingsOffers.opamp
+        // heartbeat_interval_seconds), as servers shorten HTTP polling; 0 offers nothing.
+        std::uint64_t heartbeatIntervalSeconds = 0;
         // Where connection events are reported; nothing when empty.
         std::function<void(const std::string&)> log;
     };

@@ -31,6 +31,8 @@ authentication, so keep it on loopback.
   --tls-key FILE            ... and this private key (PEM)
   --client-ca FILE          require client certificates signed by this CA (mTLS)
   --record-limit N          messages kept in the record (default 10000)
+  --heartbeat-interval S    offer agents this heartbeat (HTTP polling) interval in
+                            seconds on their first message (default: no offer)
   --quiet                   do not log connections
   --version                 print the version and exit
   --help                    this text
@@ -100,6 +102,8 @@ int main(int argc, char** argv) {
             options.clientCaFile = value("--client-ca");
         } else if (arg == "--record-limit") {
             options.recordLimit = std::stoul(value("--record-limit"));
+        } else if (arg == "--heartbeat-interval") {
+            options.heartbeatIntervalSeconds = std::stoull(value("--heartbeat-interval"));
         } else if (arg == "--quiet") {
             quiet = true;
         } else {

@@ -195,8 +195,22 @@ void Client::onMessage(const std::string& payload) {
     if (in.remoteConfig && handlers_.remoteConfig) {
         handlers_.remoteConfig(*in.remoteConfig);
     }
-    if (in.connectionSettings && handlers_.connectionSettings) {
-        handlers_.connectionSettings(*in.connectionSettings);
+    if (in.connectionSettings) {
+        // As opamp-go: an agent that reports heartbeats and accepts OpAMP connection settings
+        // takes the offered interval (0 is ignored: the server cannot turn them off).
+        const auto seconds = in.connectionSettings->opamp().heartbeat_interval_seconds();
+        constexpr std::uint64_t kNeeded =
+            ::opamp::proto::AgentCapabilities_ReportsHeartbeat |
+            ::opamp::proto::AgentCapabilities_AcceptsOpAMPConnectionSettings;
+        if (seconds > 0 && (state_.capabilities() & kNeeded) == kNeeded) {
+            logger_.info("The server set the heartbeat interval",
+                         {{"seconds", std::to_string(seconds)}});
+            setHeartbeatInterval(
+                std::chrono::seconds(static_cast<std::chrono::seconds::rep>(seconds)));
+        }
+        if (handlers_.connectionSettings) {
+            handlers_.connectionSettings(*in.connectionSettings);
+        }
     }
     if (in.packagesAvailable && handlers_.packagesAvailable) {
         handlers_.packagesAvailable(*in.packagesAvailable);
