@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/opamp/Hex.h"
+#include "core/remoteconfig/RemoteConfigFiles.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
@@ -611,8 +612,21 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
         },
         1);
     EXPECT_FALSE(effective.empty()) << "the effective config lacks the remote keys";
-    EXPECT_TRUE(std::filesystem::exists(storage() / "last_recv_remote_config.dat"));
-    EXPECT_TRUE(std::filesystem::exists(storage() / "last_working_remote_config.dat"));
+    // The persisted files hold exactly what the server sent, and the status as upstream has it.
+    std::string sent;
+    for (const auto& m : server_.serverMessages(uid)) {
+        if (m.has_remote_config() && opamp::hex(m.remote_config().config_hash()) == hash) {
+            sent = m.remote_config().SerializeAsString();
+        }
+    }
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(readFile(storage() / "last_recv_remote_config.dat"), sent);
+    EXPECT_EQ(readFile(storage() / "last_working_remote_config.dat"), sent);
+    EXPECT_EQ(readFile(storage() / "persistent_state.yaml"),
+              "instance_id: " + uid +
+                  "\nlast_remote_config_status:\n  status: 1\n"
+                  "  last_remote_config_hash: " +
+                  hash + "\n  error_message: \"\"\n");
 
     // S6: the same config again changes nothing and restarts nothing.
     const std::size_t runs = collectorPids(*supervisor).size();
@@ -791,6 +805,35 @@ TEST_P(RemoteConfig, TurningBadWithinTheSoakPeriodFailsAndRollsBack) {
     before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }));
     EXPECT_EQ(statuses(uid, hash).back(), pb::RemoteConfigStatuses_APPLIED);
+}
+
+// S7: a config that turned healthy (so APPLIED) but then crashes again and again with no
+// stable run is FAILED with the reason, and the config before it runs again.
+TEST_P(RemoteConfig, ACrashLoopAfterApplyRollsBack) {
+    auto supervisor = startSupervisor(
+        remoteConfig("  restart_backoff:\n    initial_interval: 100ms\n    max_interval: 400ms\n"));
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const auto good = dir_.path() / "good.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(good));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+
+    const std::string looping = server_.pushConfig(
+        uid, "", producing(dir_.path() / "loop.jsonl", "    crash_after: 300ms\n"));
+    ASSERT_TRUE(waitForStatus(uid, looping, pb::RemoteConfigStatuses_APPLIED))
+        << logOf(*supervisor);
+    auto failed = waitForStatus(uid, looping, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("the collector crashed 3 times on this config after it was applied"));
+    EXPECT_THAT(failed->error_message(), HasSubstr("exit code 2"));
+    const std::size_t before = testing::completeLines(good).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
+        << "the config before it does not run again";
+    storage::StateStore store(storage());
+    remoteconfig::Loaded saved = remoteconfig::loadRemoteConfigFiles(store);
+    ASSERT_TRUE(saved.lastWorking);
+    EXPECT_EQ(opamp::hex(saved.lastWorking->config_hash()), hash);
 }
 
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:

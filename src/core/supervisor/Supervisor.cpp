@@ -129,6 +129,9 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             applyFailed(error + "; its last output:\n" + output_->tail(2048));
             return;
         }
+        if (probation_ && crashedOnProbation(error, restart)) {
+            return;
+        }
         error += "; " + agent::CrashPolicy::describe(restart);
         if (config_.agent.collectorCrashLogSnippetKib > 0) {
             error += "\n" + output_->tail(config_.agent.collectorCrashLogSnippetKib * 1024U);
@@ -647,6 +650,7 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
         return;  // the server sent it again while it is being applied
     }
     logger_.info("Received a remote config", {{"hash", opamp::hex(hash)}});
+    probation_.reset();
     validator_->cancel();
     validatingHash_.reset();
     try {
@@ -825,6 +829,7 @@ void Supervisor::applySucceeded() {
     loop_.cancel(applying_->timer);
     const std::string hash = applying_->hash;
     applying_.reset();
+    probation_ = Probation{hash, workingConfig_, 0};
     commitWorkingConfig();
     logger_.info("Remote config applied", {{"hash", opamp::hex(hash)}});
     setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLIED);
@@ -833,14 +838,45 @@ void Supervisor::applySucceeded() {
 void Supervisor::commitWorkingConfig() {
     workingConfig_ = remoteConfig_;
     // As the Go supervisor: the last working config is kept only for the rollback.
-    if (!config_.agent.automaticConfigRollback || !remoteConfig_) {
+    if (!config_.agent.automaticConfigRollback) {
         return;
     }
     try {
-        remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastWorkingFile, *remoteConfig_);
+        if (workingConfig_) {
+            remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastWorkingFile, *workingConfig_);
+        } else {
+            store_.remove(remoteconfig::kLastWorkingFile);
+        }
     } catch (const std::exception& e) {
         logger_.error("Cannot persist the last working remote config", {{"error", e.what()}});
     }
+}
+
+// S7: a config that became healthy but then crashes again and again, with no stable run in
+// between, is no working config: it is FAILED and the one before it runs again.
+bool Supervisor::crashedOnProbation(const std::string& error,
+                                    const agent::CrashPolicy::Decision& restart) {
+    constexpr int kCrashesBeforeRollback = 3;
+    if (restart.attempt == 1 && probation_->crashes > 0) {
+        probation_.reset();  // the crash count started afresh: it had a stable run
+        return false;
+    }
+    if (++probation_->crashes < kCrashesBeforeRollback || !config_.agent.automaticConfigRollback) {
+        return false;
+    }
+    Probation failed = std::move(*probation_);
+    probation_.reset();
+    const std::string reason =
+        "the collector crashed " + std::to_string(kCrashesBeforeRollback) +
+        " times on this config after it was applied, without a stable run; the last time: " + error;
+    logger_.error("Remote config crash-loops; going back to the config before it",
+                  {{"hash", opamp::hex(failed.hash)}, {"error", reason}});
+    setRemoteConfigStatus(failed.hash, pb::RemoteConfigStatuses_FAILED, reason);
+    reportHealth(false, "StatusFatalError", reason);
+    remoteConfig_ = failed.previous;
+    commitWorkingConfig();
+    runCollector(true);
+    return true;
 }
 
 void Supervisor::applyFailed(const std::string& reason) {

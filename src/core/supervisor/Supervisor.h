@@ -95,6 +95,7 @@ class Supervisor {
     void applySucceeded();
     void applyFailed(const std::string& reason);
     void commitWorkingConfig();
+    bool crashedOnProbation(const std::string& error, const agent::CrashPolicy::Decision& restart);
     void setRemoteConfigStatus(const std::string& hash, ::opamp::proto::RemoteConfigStatuses status,
                                const std::string& error = "");
 
@@ -143,6 +144,14 @@ class Supervisor {
         std::string lastHealthError;
     };
     std::optional<Apply> applying_;
+    // A config APPLIED in this run is on probation until the collector has had a stable run
+    // on it (restart_backoff.reset_after): crashing again and again before that rolls it back.
+    struct Probation {
+        std::string hash;
+        std::optional<::opamp::proto::AgentRemoteConfig> previous;  // the working one before
+        int crashes = 0;
+    };
+    std::optional<Probation> probation_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
