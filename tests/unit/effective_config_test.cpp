@@ -155,5 +155,75 @@ TEST(ConfigComposer, UnreadableOrBrokenLocalFilesAreLeftOutWithAWarning) {
     EXPECT_TRUE(YAML::Load(r.yaml)["good"].as<bool>());
 }
 
+TEST(YamlMerge, ResourceAttributesMergeByName) {
+    YAML::Node base = YAML::Load(
+        "service: {telemetry: {resource: {attributes: [{name: a, value: '1'}, {name: b, value: "
+        "'2'}]}}}");
+    YAML::Node overlay = YAML::Load(
+        "service: {telemetry: {resource: {attributes: [{name: b, value: '20'}, {name: c, value: "
+        "'3'}]}}}");
+    YAML::Node attributes =
+        mergeConfigs(base, overlay)["service"]["telemetry"]["resource"]["attributes"];
+    ASSERT_EQ(attributes.size(), 3U);
+    EXPECT_EQ(attributes[0]["name"].as<std::string>(), "a");
+    EXPECT_EQ(attributes[1]["name"].as<std::string>(), "b");
+    EXPECT_EQ(attributes[1]["value"].as<std::string>(), "20");  // replaced in place
+    EXPECT_EQ(attributes[2]["name"].as<std::string>(), "c");
+    // Any other list under resource is still replaced whole.
+    YAML::Node detectors =
+        mergeConfigs(YAML::Load("service: {telemetry: {resource: {detectors: [a, b]}}}"),
+                     YAML::Load("service: {telemetry: {resource: {detectors: [c]}}}"));
+    EXPECT_EQ(detectors["service"]["telemetry"]["resource"]["detectors"].size(), 1U);
+}
+
+TEST(ConfigComposer, TheDescriptionBecomesTheCollectorsResourceWithJsonLogs) {
+    ComposeInput input;
+    input.opampExtensionYaml = opampExtensionYaml(extension());
+    input.resourceAttributes = {{"service.name", "otelcol-contrib"},
+                                {"host.name", "web-1"},
+                                {"service.instance.id", "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f"}};
+    YAML::Node c = YAML::Load(composeEffectiveConfig(input).yaml);
+    YAML::Node logs = c["service"]["telemetry"]["logs"];
+    EXPECT_EQ(logs["encoding"].as<std::string>(), "json");
+    EXPECT_EQ(logs["output_paths"][0].as<std::string>(), "stdout");
+    EXPECT_EQ(logs["error_output_paths"][0].as<std::string>(), "stderr");
+    YAML::Node attributes = c["service"]["telemetry"]["resource"]["attributes"];
+    ASSERT_EQ(attributes.size(), 3U);  // the extension's service.instance.id merged by name
+    EXPECT_EQ(attributes[0]["name"].as<std::string>(), "host.name");
+    EXPECT_EQ(attributes[1]["name"].as<std::string>(), "service.instance.id");
+    EXPECT_EQ(attributes[2]["name"].as<std::string>(), "service.name");
+}
+
+TEST(ConfigComposer, ALocalFileOverridesOneResourceAttributeAndTheRemoteReplacesThemAll) {
+    testing::TempDir dir;
+    auto local = dir.write("local.yaml",
+                           "service:\n  telemetry:\n    resource:\n      schema_url: "
+                           "https://opentelemetry.io/schemas/1.26.0\n      attributes:\n"
+                           "        - {name: host.name, value: renamed}\n");
+    ComposeInput input;
+    input.configFiles = {local.string()};
+    input.opampExtensionYaml = opampExtensionYaml(extension());
+    input.instanceUid = "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f";
+    input.resourceAttributes = {{"host.name", "web-1"}, {"os.type", "linux"}};
+    YAML::Node c = YAML::Load(composeEffectiveConfig(input).yaml);
+    YAML::Node attributes = c["service"]["telemetry"]["resource"]["attributes"];
+    ASSERT_EQ(attributes.size(), 3U);
+    EXPECT_EQ(attributes[0]["value"].as<std::string>(), "renamed");
+    EXPECT_EQ(attributes[1]["name"].as<std::string>(), "os.type");
+
+    input.remoteConfig = std::map<std::string, std::string>{
+        {"",
+         "service:\n  telemetry:\n    resource:\n      attributes:\n"
+         "        - {name: team, value: blue}\n"}};
+    c = YAML::Load(composeEffectiveConfig(input).yaml);
+    YAML::Node resource = c["service"]["telemetry"]["resource"];
+    EXPECT_EQ(resource["schema_url"].as<std::string>(), "https://opentelemetry.io/schemas/1.26.0");
+    attributes = resource["attributes"];
+    ASSERT_EQ(attributes.size(), 2U) << c;
+    EXPECT_EQ(attributes[0]["name"].as<std::string>(), "team");
+    EXPECT_EQ(attributes[1]["name"].as<std::string>(), "service.instance.id");
+    EXPECT_EQ(attributes[1]["value"].as<std::string>(), "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f");
+}
+
 }  // namespace
 }  // namespace opampsup::effective

@@ -56,6 +56,43 @@ std::vector<std::pair<std::string, std::string>> remoteInOrder(
     return ordered;
 }
 
+// A remote config that lists resource attributes means exactly those: what the local side
+// set is cleared first (as upstream does), keeping the schema URL and the detectors.
+bool declaresResourceAttributes(const std::map<std::string, std::string>& files) {
+    for (const auto& [name, body] : files) {
+        try {
+            YAML::Node node = YAML::Load(body);
+            if (node.IsMap() && node["service"]["telemetry"]["resource"]["attributes"]) {
+                return true;
+            }
+        } catch (const YAML::Exception&) {
+            // reported when the file is merged
+        }
+    }
+    return false;
+}
+
+void clearResourceAttributes(YAML::Node& config) {
+    if (!config["service"].IsMap() || !config["service"]["telemetry"].IsMap()) {
+        return;
+    }
+    YAML::Node old = config["service"]["telemetry"]["resource"];
+    if (!old.IsMap()) {
+        return;
+    }
+    YAML::Node kept(YAML::NodeType::Map);
+    for (const char* key : {"schema_url", "detectors"}) {
+        if (old[key]) {
+            kept[key] = cloneNode(old[key]);
+        }
+    }
+    if (kept.size() == 0) {
+        config["service"]["telemetry"].remove("resource");
+    } else {
+        config["service"]["telemetry"]["resource"] = kept;
+    }
+}
+
 // A remote config may set resource attributes but must not change who the collector says
 // it is: service.instance.id is put back, in whichever form the config uses (the
 // `attributes` list, or the older inline map).
@@ -119,6 +156,27 @@ std::string opampExtensionYaml(const OpampExtensionSettings& s) {
     return out.str();
 }
 
+std::string extraTelemetryYaml(const std::vector<std::pair<std::string, std::string>>& resource) {
+    std::vector<std::pair<std::string, std::string>> sorted = resource;
+    std::sort(sorted.begin(), sorted.end());
+    std::ostringstream out;
+    out << "service:\n"
+        << "  telemetry:\n"
+        << "    logs:\n"
+        << "      encoding: json\n"
+        << "      error_output_paths: [\"stderr\"]\n"
+        << "      output_paths: [\"stdout\"]\n";
+    if (!sorted.empty()) {
+        out << "    resource:\n"
+            << "      attributes:\n";
+        for (const auto& [name, value] : sorted) {
+            out << "        - name: " << quoted(name) << "\n"
+                << "          value: " << quoted(value) << "\n";
+        }
+    }
+    return out.str();
+}
+
 std::string nopPipelineYaml() {
     return "receivers:\n"
            "  nop: {}\n"
@@ -171,6 +229,11 @@ ComposeResult composeEffectiveConfig(const ComposeInput& input) {
                 !mergeText(input.ownTelemetryYaml, "the own telemetry section")) {
                 return result;
             }
+            if (!input.resourceAttributes.empty() &&
+                !mergeText(extraTelemetryYaml(input.resourceAttributes),
+                           "the extra telemetry section")) {
+                return result;
+            }
         } else if (entry == config::kOpampExtensionConfigToken) {
             if (!mergeText(input.opampExtensionYaml, "the opamp extension section")) {
                 return result;
@@ -178,6 +241,9 @@ ComposeResult composeEffectiveConfig(const ComposeInput& input) {
         } else if (entry == config::kRemoteConfigToken) {
             if (!input.remoteConfig) {
                 continue;
+            }
+            if (declaresResourceAttributes(*input.remoteConfig)) {
+                clearResourceAttributes(merged);
             }
             for (const auto& [name, body] : remoteInOrder(*input.remoteConfig)) {
                 std::string label =

@@ -31,9 +31,17 @@ std::string opampExtensionYaml(const OpampExtensionSettings& settings);
 // (those without the service.AllowNoPipelines feature gate).
 std::string nopPipelineYaml();
 
+// What the Go supervisor adds after the own-telemetry section: JSON logs on stdout/stderr
+// (so the supervisor can read them) and the agent description's attributes, sorted by
+// name, as the collector's resource attributes.
+std::string extraTelemetryYaml(const std::vector<std::pair<std::string, std::string>>& resource);
+
 struct ComposeInput {
     std::vector<std::string> configFiles;  // agent.config_files, tokens included
     std::string ownTelemetryYaml;          // may be empty
+    // The agent description's attributes for extraTelemetryYaml; without them (the
+    // bootstrap run) no extra telemetry section is added.
+    std::vector<std::pair<std::string, std::string>> resourceAttributes;
     std::string opampExtensionYaml;
     // Remote config files by name; nullopt when the server has sent none.
     std::optional<std::map<std::string, std::string>> remoteConfig;

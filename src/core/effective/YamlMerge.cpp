@@ -1,5 +1,6 @@
 #include "core/effective/YamlMerge.h"
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -31,6 +32,27 @@ YAML::Node mergeAt(const YAML::Node& base, const YAML::Node& overlay, const std:
                 if (seen.insert(id).second) {
                     merged.push_back(cloneNode(item));
                 }
+            }
+        }
+        return merged;
+    }
+    if (path == "service.telemetry.resource.attributes" && base.IsSequence() &&
+        overlay.IsSequence()) {
+        YAML::Node merged(YAML::NodeType::Sequence);
+        std::map<std::string, std::size_t> byName;
+        for (const YAML::Node* list : {&base, &overlay}) {
+            for (const auto& item : *list) {
+                YAML::Node name = item.IsMap() ? child(item, "name") : YAML::Node();
+                if (!name.IsScalar() || name.Scalar().empty()) {
+                    merged.push_back(cloneNode(item));
+                    continue;
+                }
+                if (auto known = byName.find(name.Scalar()); known != byName.end()) {
+                    merged[known->second] = cloneNode(item);
+                    continue;
+                }
+                byName[name.Scalar()] = merged.size();
+                merged.push_back(cloneNode(item));
             }
         }
         return merged;

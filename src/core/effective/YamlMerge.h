@@ -2,9 +2,11 @@
 
 // Merging collector configs the way the collector's confmap does when it is given several
 // --config files: maps merge key by key, the later value wins, lists are replaced whole.
-// One exception, as in the Go supervisor: `service.extensions` lists are concatenated
+// Two exceptions, as in the Go supervisor: `service.extensions` lists are concatenated
 // (earlier entries first) without duplicates, so the injected opamp extension survives a
-// file that lists its own extensions.
+// file that lists its own extensions; and `service.telemetry.resource.attributes` lists
+// merge by attribute `name` (a later entry replaces an earlier one in place, new names
+// are appended), so the supervisor's attributes and a file's attributes add up.
 
 #include <yaml-cpp/yaml.h>
 

@@ -72,6 +72,32 @@ pb::EffectiveConfig withoutSecret(pb::EffectiveConfig config, const std::string&
     return config;
 }
 
+// The description's attributes as text, for the collector's resource (as upstream).
+std::vector<std::pair<std::string, std::string>> resourceAttributes(
+    const pb::AgentDescription& description) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto* list :
+         {&description.identifying_attributes(), &description.non_identifying_attributes()}) {
+        for (const pb::KeyValue& kv : *list) {
+            const pb::AnyValue& v = kv.value();
+            switch (v.value_case()) {
+                case pb::AnyValue::kStringValue:
+                    out.emplace_back(kv.key(), v.string_value());
+                    break;
+                case pb::AnyValue::kBoolValue:
+                    out.emplace_back(kv.key(), v.bool_value() ? "true" : "false");
+                    break;
+                case pb::AnyValue::kIntValue:
+                    out.emplace_back(kv.key(), std::to_string(v.int_value()));
+                    break;
+                default:
+                    break;  // doubles, lists and maps have no single text form
+            }
+        }
+    }
+    return out;
+}
+
 void sortByKey(google::protobuf::RepeatedPtrField<pb::KeyValue>& list) {
     std::sort(list.begin(), list.end(),
               [](const pb::KeyValue& a, const pb::KeyValue& b) { return a.key() < b.key(); });
@@ -403,6 +429,8 @@ effective::ComposeResult Supervisor::compose(
         }
     }
     input.opampExtensionYaml = extensionYaml();
+    input.resourceAttributes =
+        resourceAttributes(withOverrides(description_.value_or(fallbackDescription())));
     input.acceptsRemoteConfig = config_.capabilities.acceptsRemoteConfig;
     input.instanceUid = state_.instanceId.toString();
     if (remote) {
