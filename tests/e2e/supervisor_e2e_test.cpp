@@ -656,6 +656,25 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
     for (const auto& entry : std::filesystem::directory_iterator(storage())) {
         EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr("validate-config")));
     }
+    // S4: a config that passes validate but cannot start fails with the collector's own
+    // error, and the last working config runs again.
+    const std::string unstartable =
+        server_.pushConfig(uid, "", producing("/nonexistent-dir/out.jsonl"));
+    failed = waitForStatus(uid, unstartable, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("cannot start pipelines: open /nonexistent-dir/out.jsonl: no such file "
+                          "or directory"));
+    EXPECT_EQ(statuses(uid, unstartable),
+              (std::vector<pb::RemoteConfigStatuses>{pb::RemoteConfigStatuses_APPLYING,
+                                                     pb::RemoteConfigStatuses_FAILED}));
+    // S4: invalid YAML is refused before anything runs.
+    const std::string broken = server_.pushConfig(uid, "", "receivers: [unclosed\n");
+    failed = waitForStatus(uid, broken, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("cannot compose the collector's config: the remote config is not valid "
+                          "YAML: line"));
     const std::size_t before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
         << "the last working config does not run again";
