@@ -855,6 +855,50 @@ TEST_P(RemoteConfig, ACrashLoopAfterApplyRollsBack) {
     EXPECT_EQ(opamp::hex(saved.lastWorking->config_hash()), hash);
 }
 
+// S13: own telemetry offers are rendered into the collector's service.telemetry (an OTLP
+// http/protobuf exporter per signal), kept across a restart, and removed by an empty
+// endpoint.
+TEST_P(RemoteConfig, OwnTelemetryOffersReachTheCollectorsConfig) {
+    auto config = remoteConfig();
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const std::size_t runs = collectorPids(*supervisor).size();
+    server_.offerConnectionSettings(
+        uid, R"({"ownMetrics": {"destinationEndpoint": "https://metrics.example.com:4318",
+                 "headers": {"headers": [{"key": "X-Tenant", "value": "blue"}]},
+                 "tls": {"caPemContents": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}}})");
+    auto otlpOf = [&] {
+        YAML::Node effective = YAML::LoadFile((storage() / "effective.yaml").string());
+        return effective["service"]["telemetry"]["metrics"]["readers"][0]["periodic"]["exporter"]
+                        ["otlp"];
+    };
+    ASSERT_TRUE(waitUntil([&] { return otlpOf().IsDefined(); })) << logOf(*supervisor);
+    YAML::Node otlp = otlpOf();
+    EXPECT_EQ(otlp["endpoint"].as<std::string>(), "https://metrics.example.com:4318");
+    EXPECT_EQ(otlp["headers"][0]["name"].as<std::string>(), "X-Tenant");
+    EXPECT_EQ(otlp["certificate"].as<std::string>(),
+              (storage() / "own_telemetry_metrics_ca.pem").string());
+    EXPECT_EQ(permissionsOf(storage() / "own_telemetry_metrics_ca.pem"), 0600);
+    EXPECT_TRUE(waitUntil([&] { return collectorPids(*supervisor).size() == runs + 1; }))
+        << "the collector was not restarted with its new telemetry";
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
+
+    // Kept across a restart of the supervisor, with the server away.
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    std::filesystem::remove(storage() / "effective.yaml");
+    const std::size_t messages = server_.agentMessages(uid).size();
+    auto again = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return collectorPids(*again).size() >= 1; })) << logOf(*again);
+    ASSERT_TRUE(waitUntil([&] { return otlpOf().IsDefined(); })) << logOf(*again);
+
+    // An empty endpoint takes the section away.
+    ASSERT_TRUE(waitUntil([&] { return server_.agentMessages(uid).size() > messages; }));
+    server_.offerConnectionSettings(uid, R"({"ownMetrics": {"destinationEndpoint": ""}})");
+    EXPECT_TRUE(waitUntil([&] { return !otlpOf().IsDefined(); })) << logOf(*again);
+}
+
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
 // FAILED is reported, and no last working config is kept.
 TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {

@@ -180,6 +180,11 @@ void DevServerFixture::restart(const std::string& uid) {
     expectOk(request("POST", "/api/agents/" + uid + "/restart"), "restart");
 }
 
+void DevServerFixture::offerConnectionSettings(const std::string& uid, const std::string& json) {
+    expectOk(request("POST", "/api/agents/" + uid + "/connection-settings", json),
+             "connection-settings");
+}
+
 void DevServerFixture::reportFullState(const std::string& uid) {
     expectOk(request("POST", "/api/agents/" + uid + "/report-full-state"), "report-full-state");
 }

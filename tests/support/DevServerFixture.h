@@ -67,6 +67,8 @@ class DevServerFixture {
     void customMessage(const std::string& uid, const std::string& capability,
                        const std::string& type, const std::string& data);
     void fault(const std::string& json);
+    // Sends a ConnectionSettingsOffers, given in protobuf JSON.
+    void offerConnectionSettings(const std::string& uid, const std::string& json);
     // Offers this heartbeat interval to agents on their first message, across restarts.
     void offerHeartbeatInterval(std::uint64_t seconds);
     void clearFaults();

@@ -148,10 +148,12 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
     reply.set_instance_uid(message.instance_uid());
     if (newConnection || isNew) {
         reply.set_capabilities(kServerCapabilities);
-        if (offeredHeartbeatSeconds_ > 0) {
-            reply.mutable_connection_settings()->mutable_opamp()->set_heartbeat_interval_seconds(
-                offeredHeartbeatSeconds_);
-        }
+    }
+    // Also after a gap: an HTTP agent that restarted starts a new session without a new
+    // connection, and has forgotten the interval.
+    if ((newConnection || gap) && offeredHeartbeatSeconds_ > 0) {
+        reply.mutable_connection_settings()->mutable_opamp()->set_heartbeat_interval_seconds(
+            offeredHeartbeatSeconds_);
     }
     std::uint64_t flags = 0;
     if (gap && !fullState && !agent.saidGoodbye) {

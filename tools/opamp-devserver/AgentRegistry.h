@@ -69,8 +69,9 @@ class AgentRegistry {
     // Drops every WebSocket connection (a network failure as the agents see it).
     void dropConnections();
 
-    // From now on, each agent's first message (and each new WebSocket connection) is
-    // answered with this heartbeat interval offered; 0 stops offering.
+    // From now on, each agent's first message, each new WebSocket connection and each
+    // message after a sequence gap (a restarted agent) is answered with this heartbeat
+    // interval offered; 0 stops offering.
     void offerHeartbeatInterval(std::uint64_t seconds);
 
   private:

@@ -39,7 +39,7 @@ class DevServer {
         std::string clientCaFile;
         std::size_t recordLimit = 10000;
         std::size_t maxConnections = 256;
-        // Offered to each agent on its first message (ConnectionSettingsOffers.opamp
+        // Offered to each agent when its session starts (ConnectionSettingsOffers.opamp
         // heartbeat_interval_seconds), as servers shorten HTTP polling; 0 offers nothing.
         std::uint64_t heartbeatIntervalSeconds = 0;
         // Where connection events are reported; nothing when empty.

@@ -32,7 +32,7 @@ authentication, so keep it on loopback.
   --client-ca FILE          require client certificates signed by this CA (mTLS)
   --record-limit N          messages kept in the record (default 10000)
   --heartbeat-interval S    offer agents this heartbeat (HTTP polling) interval in
-                            seconds on their first message (default: no offer)
+                            seconds when their session starts (default: no offer)
   --quiet                   do not log connections
   --version                 print the version and exit
   --help                    this text

@@ -39,12 +39,19 @@ Loaded loadRemoteConfigFiles(const storage::StateStore& store) {
     loaded.lastReceived =
         loadMessage<pb::AgentRemoteConfig>(store, kLastReceivedFile, loaded.notes);
     loaded.lastWorking = loadMessage<pb::AgentRemoteConfig>(store, kLastWorkingFile, loaded.notes);
+    loaded.ownTelemetry =
+        loadMessage<pb::ConnectionSettingsOffers>(store, kOwnTelemetryFile, loaded.notes);
     return loaded;
 }
 
 void saveRemoteConfig(const storage::StateStore& store, const char* file,
                       const pb::AgentRemoteConfig& config) {
     store.write(file, config.SerializeAsString());
+}
+
+void saveOwnTelemetryOffers(const storage::StateStore& store,
+                            const pb::ConnectionSettingsOffers& offers) {
+    store.write(kOwnTelemetryFile, offers.SerializeAsString());
 }
 
 bool isEmptyConfigMap(const pb::AgentRemoteConfig& config) {

@@ -403,6 +403,9 @@ void Supervisor::startClient() {
     };
     handlers.newInstanceUid = [this](const opamp::Uuid& uid) { onNewInstanceUid(uid); };
     handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
+    handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
+        onConnectionSettings(offers);
+    };
     client_ = std::make_unique<opamp::Client>(
         loop_, settings, std::move(state), handlers, logger_.named("opamp"), [] {
             static thread_local std::mt19937_64 random{std::random_device{}()};
@@ -429,6 +432,7 @@ effective::ComposeResult Supervisor::compose(
         }
     }
     input.opampExtensionYaml = extensionYaml();
+    input.ownTelemetryYaml = ownTelemetrySection().yaml;
     input.resourceAttributes =
         resourceAttributes(withOverrides(description_.value_or(fallbackDescription())));
     input.acceptsRemoteConfig = config_.capabilities.acceptsRemoteConfig;
@@ -476,6 +480,9 @@ void Supervisor::runCollector(bool restartRunning) {
         return;
     }
     try {
+        for (const auto& [name, pem] : ownTelemetrySection().files) {
+            store_.write(name, pem);
+        }
         store_.write(kEffectiveConfigFile, composed.yaml);
         if (!reload) {
             output_->restart();
@@ -614,13 +621,48 @@ void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
     }
 }
 
-void Supervisor::loadRemoteConfigState() {
-    if (!config_.capabilities.acceptsRemoteConfig) {
+effective::OwnTelemetrySection Supervisor::ownTelemetrySection() const {
+    effective::OwnTelemetrySignals signals;
+    signals.metrics = config_.capabilities.reportsOwnMetrics;
+    signals.logs = config_.capabilities.reportsOwnLogs;
+    signals.traces = config_.capabilities.reportsOwnTraces;
+    return effective::renderOwnTelemetry(
+        ownTelemetry_, signals, [this](std::string_view name) { return store_.pathOf(name); });
+}
+
+// Own telemetry offers: kept, persisted, and rendered into the collector's config; the
+// collector restarts only when its config changes.
+void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers) {
+    if (!effective::mergeOwnTelemetryOffer(ownTelemetry_, offers)) {
         return;
     }
+    try {
+        remoteconfig::saveOwnTelemetryOffers(store_, ownTelemetry_);
+    } catch (const std::exception& e) {
+        logger_.error("Cannot persist the own telemetry settings", {{"error", e.what()}});
+    }
+    effective::OwnTelemetrySection section = ownTelemetrySection();
+    for (const std::string& note : section.notes) {
+        logger_.warn("Part of the own telemetry offer cannot be used", {{"problem", note}});
+    }
+    if (phase_ != Phase::Running || stoppedForEmptyConfig_) {
+        return;
+    }
+    if (compose(remoteConfig_).yaml == runningYaml_) {
+        return;
+    }
+    logger_.info("The collector's own telemetry settings changed: restarting it");
+    runCollector(true);
+}
+
+void Supervisor::loadRemoteConfigState() {
     remoteconfig::Loaded loaded = remoteconfig::loadRemoteConfigFiles(store_);
     for (const std::string& note : loaded.notes) {
         logger_.error("Persisted remote config state is unusable", {{"problem", note}});
+    }
+    ownTelemetry_ = loaded.ownTelemetry.value_or(pb::ConnectionSettingsOffers());
+    if (!config_.capabilities.acceptsRemoteConfig) {
+        return;
     }
     workingConfig_ = loaded.lastWorking;
     remoteConfig_ = loaded.lastReceived;

@@ -21,6 +21,7 @@
 #include "core/agent/Commander.h"
 #include "core/config/SupervisorConfig.h"
 #include "core/effective/ConfigComposer.h"
+#include "core/effective/OwnTelemetry.h"
 #include "core/localserver/LocalOpampServer.h"
 #include "core/opamp/Client.h"
 #include "core/remoteconfig/ConfigValidator.h"
@@ -76,6 +77,8 @@ class Supervisor {
     ::opamp::proto::AgentDescription fallbackDescription() const;
 
     void onRestartCommand();
+    void onConnectionSettings(const ::opamp::proto::ConnectionSettingsOffers& offers);
+    effective::OwnTelemetrySection ownTelemetrySection() const;
     void onNewInstanceUid(const opamp::Uuid& uid);
 
     // Remote configuration: see onRemoteConfig in the .cpp for the transaction.
@@ -152,6 +155,8 @@ class Supervisor {
         int crashes = 0;
     };
     std::optional<Probation> probation_;
+    // The own-telemetry offers in force (own_metrics, own_logs, own_traces).
+    ::opamp::proto::ConnectionSettingsOffers ownTelemetry_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
