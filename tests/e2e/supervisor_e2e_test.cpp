@@ -899,6 +899,38 @@ TEST_P(RemoteConfig, OwnTelemetryOffersReachTheCollectorsConfig) {
     EXPECT_TRUE(waitUntil([&] { return !otlpOf().IsDefined(); })) << logOf(*again);
 }
 
+// S11: custom capabilities and messages pass between the server and a collector component
+// both ways through the supervisor.
+TEST_P(RemoteConfig, CustomMessagesTravelBothWays) {
+    auto supervisor = startSupervisor(remoteConfig());
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const std::string hash = server_.pushConfig(
+        uid, "",
+        producing(dir_.path() / "out.jsonl", "    echo_custom_capability: io.example.echo\n"));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    ASSERT_FALSE(server_
+                     .waitForAgentMessages(
+                         uid,
+                         [](const pb::AgentToServer& m) {
+                             return m.custom_capabilities().capabilities_size() == 1 &&
+                                    m.custom_capabilities().capabilities(0) == "io.example.echo";
+                         },
+                         1)
+                     .empty())
+        << "the collector's custom capabilities did not reach the server";
+    server_.customMessage(uid, "io.example.echo", "ping", "hello");
+    auto echoed = server_.waitForAgentMessages(
+        uid,
+        [](const pb::AgentToServer& m) {
+            return m.custom_message().capability() == "io.example.echo" &&
+                   m.custom_message().type() == "echo";
+        },
+        1);
+    ASSERT_FALSE(echoed.empty()) << logOf(*supervisor);
+    EXPECT_EQ(echoed.front().custom_message().data(), "hello");
+}
+
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
 // FAILED is reported, and no last working config is kept.
 TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {

@@ -568,6 +568,9 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
         !components_->components().empty()) {
         state.setAvailableComponents(*components_);
     }
+    if (message.has_custom_capabilities()) {
+        state.setCustomCapabilities(message.custom_capabilities());
+    }
     if (message.has_custom_message()) {
         client_->sendCustomMessage(message.custom_message());
     }

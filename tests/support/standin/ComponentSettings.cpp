@@ -87,6 +87,7 @@ StandinReceiverSettings StandinReceiverSettings::decode(const YAML::Node& node) 
     s.logLines = d.integer("log_lines").value_or(0);
     s.memoryHogMib = d.integer("memory_hog_mib").value_or(0);
     s.interval = d.duration("interval").value_or(s.interval);
+    s.echoCustomCapability = d.string("echo_custom_capability").value_or("");
     d.finish();
     throwIfErrors(errors);
     return s;

@@ -28,6 +28,9 @@ struct StandinReceiverSettings {
     std::int64_t logLines = 0;              // written through the logger at start
     std::int64_t memoryHogMib = 0;          // allocated and touched at start
     std::chrono::nanoseconds interval{std::chrono::seconds(1)};  // between data batches
+    // Registers this custom capability with the opamp extension (as components do through
+    // its custom message API) and answers each message of it with an "echo" message.
+    std::string echoCustomCapability;
 
     static StandinReceiverSettings decode(const YAML::Node& node);
     std::optional<std::string> validate() const;

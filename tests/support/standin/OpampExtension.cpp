@@ -111,6 +111,11 @@ void OpampExtension::start() {
     cs.backoff = {std::chrono::milliseconds(500), std::chrono::seconds(10), 1.5};
     opamp::Client::Handlers handlers;
     handlers.newInstanceUid = [this](const opamp::Uuid& uid) { uid_ = uid; };
+    handlers.customMessage = [this](const pb::CustomMessage& message) {
+        if (auto it = custom_.find(message.capability()); it != custom_.end()) {
+            it->second(message);
+        }
+    };
     try {
         client_ = std::make_unique<opamp::Client>(loop_, cs, std::move(state), handlers, logger_,
                                                   opamp::systemUnitRandom());
@@ -161,6 +166,26 @@ void OpampExtension::setHealth(const pb::ComponentHealth& health) {
     }
     client_->state().setHealth(health);
     client_->flush();
+}
+
+void OpampExtension::registerCustomCapability(
+    const std::string& capability, std::function<void(const pb::CustomMessage&)> onMessage) {
+    custom_[capability] = std::move(onMessage);
+    if (!client_) {
+        return;
+    }
+    pb::CustomCapabilities capabilities;
+    for (const auto& [name, handler] : custom_) {
+        capabilities.add_capabilities(name);
+    }
+    client_->state().setCustomCapabilities(capabilities);
+    client_->flush();
+}
+
+void OpampExtension::sendCustomMessage(const pb::CustomMessage& message) {
+    if (client_) {
+        client_->sendCustomMessage(message);
+    }
 }
 
 void OpampExtension::shutdown() {

@@ -45,6 +45,14 @@ class OpampExtension {
     // Sends what is pending and then AgentDisconnect, and closes the connection.
     void shutdown();
 
+    // The extension's custom message API (opampcustommessages): a component registers a
+    // capability, which is reported in custom_capabilities, receives the messages of that
+    // capability, and sends its own.
+    void registerCustomCapability(
+        const std::string& capability,
+        std::function<void(const ::opamp::proto::CustomMessage&)> onMessage);
+    void sendCustomMessage(const ::opamp::proto::CustomMessage& message);
+
     const opamp::Uuid& instanceUid() const { return uid_; }
 
   private:
@@ -61,6 +69,7 @@ class OpampExtension {
     opamp::Uuid uid_;
     std::unique_ptr<opamp::Client> client_;
     std::optional<supervisor::EventLoop::TimerId> ppidTimer_;
+    std::map<std::string, std::function<void(const ::opamp::proto::CustomMessage&)>> custom_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

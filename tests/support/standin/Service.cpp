@@ -189,6 +189,18 @@ std::optional<std::string> Service::startComponents() {
     }
     for (auto& [id, receiver] : receivers_) {
         receiver->start();
+        const std::string& capability = receiver->settings().echoCustomCapability;
+        for (auto& [extensionId, extension] : extensions_) {
+            if (!extension || capability.empty()) {
+                continue;
+            }
+            OpampExtension* to = extension.get();
+            to->registerCustomCapability(capability, [to](const ::opamp::proto::CustomMessage& in) {
+                ::opamp::proto::CustomMessage echo = in;
+                echo.set_type("echo");
+                to->sendCustomMessage(echo);
+            });
+        }
     }
     readySinceUnixNano_ =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
