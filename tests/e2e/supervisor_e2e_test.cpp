@@ -931,6 +931,33 @@ TEST_P(RemoteConfig, CustomMessagesTravelBothWays) {
     EXPECT_EQ(echoed.front().custom_message().data(), "hello");
 }
 
+// S8: a UID the server assigns is adopted: persisted, spoken for by the collector (restarted
+// with it), and kept across a restart of the supervisor.
+TEST_P(RemoteConfig, AServerAssignedInstanceUidIsAdoptedAndKept) {
+    auto config = remoteConfig();
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const std::string assigned = "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f";
+    server_.assignInstanceUid(uid, assigned);
+    ASSERT_TRUE(waitForHealth(assigned, [](const pb::ComponentHealth& h) { return h.healthy(); }))
+        << logOf(*supervisor);
+    EXPECT_EQ(instanceUid(), assigned);
+    YAML::Node effective = YAML::LoadFile((storage() / "effective.yaml").string());
+    EXPECT_EQ(effective["extensions"]["opamp"]["instance_uid"].as<std::string>(), assigned);
+    auto described = server_.waitForAgentMessages(
+        assigned, [](const pb::AgentToServer& m) { return m.has_agent_description(); }, 1);
+    EXPECT_FALSE(described.empty()) << "the description was not sent again under the new UID";
+
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    const std::size_t before = server_.agentMessages(assigned).size();
+    auto again = startSupervisor(config);
+    EXPECT_TRUE(waitUntil([&] { return server_.agentMessages(assigned).size() > before; }))
+        << logOf(*again);
+    EXPECT_EQ(instanceUid(), assigned);
+}
+
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
 // FAILED is reported, and no last working config is kept.
 TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {

@@ -180,6 +180,12 @@ void DevServerFixture::restart(const std::string& uid) {
     expectOk(request("POST", "/api/agents/" + uid + "/restart"), "restart");
 }
 
+void DevServerFixture::assignInstanceUid(const std::string& uid, const std::string& newUid) {
+    expectOk(request("POST", "/api/agents/" + uid + "/new-instance-uid",
+                     "{\"instance_uid\": \"" + newUid + "\"}"),
+             "new-instance-uid");
+}
+
 void DevServerFixture::offerConnectionSettings(const std::string& uid, const std::string& json) {
     expectOk(request("POST", "/api/agents/" + uid + "/connection-settings", json),
              "connection-settings");

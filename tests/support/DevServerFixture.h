@@ -67,6 +67,8 @@ class DevServerFixture {
     void customMessage(const std::string& uid, const std::string& capability,
                        const std::string& type, const std::string& data);
     void fault(const std::string& json);
+    // Tells the agent to take a new instance UID.
+    void assignInstanceUid(const std::string& uid, const std::string& newUid);
     // Sends a ConnectionSettingsOffers, given in protobuf JSON.
     void offerConnectionSettings(const std::string& uid, const std::string& json);
     // Offers this heartbeat interval to agents on their first message, across restarts.
