@@ -8,9 +8,15 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -459,6 +465,31 @@ TEST_F(SupervisorE2e, StartupFallbackRunsUntilTheFirstConnection) {
     const std::size_t before = dataLines();
     EXPECT_TRUE(waitUntil([&] { return dataLines() > before + 3; }));
     EXPECT_EQ(testing::completeLines(fallbackData).size(), fallbackLines);
+}
+
+// healthcheck: GET /health answers 200 once the collector's config is composed, even while
+// the OpAMP server is unreachable (upstream's BackendConnError case).
+TEST_F(SupervisorE2e, HealthEndpointIsUpWhileTheServerIsUnreachable) {
+    collectorConfig();
+    std::uint16_t port = 0;
+    {
+        Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+        port = probe.address().port();
+    }
+    std::string endpoint = server_.endpoint("ws");
+    server_.server().stop();
+    auto supervisor = startSupervisor(
+        supervisorConfig(endpoint, "  reports_health: true\n", standinAgent(),
+                         "healthcheck:\n  endpoint: 127.0.0.1:" + std::to_string(port) + "\n"));
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 1; })) << logOf(*supervisor);
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    Poco::Net::HTTPRequest request("GET", "/health", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::ostringstream body;
+    Poco::StreamCopier::copyStream(session.receiveResponse(response), body);
+    EXPECT_EQ(response.getStatus(), Poco::Net::HTTPResponse::HTTP_OK);
+    EXPECT_EQ(body.str(), "OK\n");
 }
 
 // As upstream: a fallback config the collector refuses stops the start, in its own words.

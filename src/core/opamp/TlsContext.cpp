@@ -63,7 +63,7 @@ int protocolVersion(const std::string& version) {
     return TLS1_2_VERSION;
 }
 
-void addCaPem(SSL_CTX* ctx, const std::string& pem) {
+void addCaPem(SSL_CTX* ctx, const std::string& pem, const std::string& section) {
     Bio bio = memoryBio(pem);
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
     int added = 0;
@@ -74,30 +74,32 @@ void addCaPem(SSL_CTX* ctx, const std::string& pem) {
     }
     ERR_clear_error();  // the loop ends on a "no start line" error
     if (added == 0) {
-        throw std::runtime_error("server.tls.ca_pem holds no PEM certificate");
+        throw std::runtime_error(section + ".ca_pem holds no PEM certificate");
     }
 }
 
-void useCertificatePem(SSL_CTX* ctx, const std::string& certPem, const std::string& keyPem) {
+void useCertificatePem(SSL_CTX* ctx, const std::string& certPem, const std::string& keyPem,
+                       const std::string& section) {
     Bio certBio = memoryBio(certPem);
     X509* cert = PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr);
     if (cert == nullptr || SSL_CTX_use_certificate(ctx, cert) != 1) {
         X509_free(cert);
-        throw std::runtime_error("server.tls.cert_pem cannot be used: " + openSslError());
+        throw std::runtime_error(section + ".cert_pem cannot be used: " + openSslError());
     }
     X509_free(cert);
     Bio keyBio = memoryBio(keyPem);
     EVP_PKEY* key = PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr);
     if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
         EVP_PKEY_free(key);
-        throw std::runtime_error("server.tls.key_pem cannot be used: " + openSslError());
+        throw std::runtime_error(section + ".key_pem cannot be used: " + openSslError());
     }
     EVP_PKEY_free(key);
 }
 
 // Go's names, mapped to OpenSSL's. The loader has rejected unknown names already; one that
 // slips through (a config built in code) is an error here too, never silently dropped.
-void applyCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& suites) {
+void applyCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& suites,
+                       const std::string& section) {
     if (suites.empty()) {
         return;
     }
@@ -106,7 +108,7 @@ void applyCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& suites) {
     for (const auto& suite : suites) {
         auto name = config::openSslCipherName(suite);
         if (!name) {
-            throw std::runtime_error("server.tls.cipher_suites: unknown cipher suite \"" + suite +
+            throw std::runtime_error(section + ".cipher_suites: unknown cipher suite \"" + suite +
                                      "\"");
         }
         std::string& list = name->tls13 ? tls13 : tls12;
@@ -115,15 +117,15 @@ void applyCipherSuites(SSL_CTX* ctx, const std::vector<std::string>& suites) {
     // Each protocol generation keeps its defaults unless the list names suites of it (Go
     // never lets TLS 1.3 suites be chosen at all; we honour them when named).
     if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, tls12.c_str()) != 1) {
-        throw std::runtime_error("server.tls.cipher_suites: " + openSslError());
+        throw std::runtime_error(section + ".cipher_suites: " + openSslError());
     }
     if (!tls13.empty() && SSL_CTX_set_ciphersuites(ctx, tls13.c_str()) != 1) {
-        throw std::runtime_error("server.tls.cipher_suites: " + openSslError());
+        throw std::runtime_error(section + ".cipher_suites: " + openSslError());
     }
     ERR_clear_error();
 }
 
-void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves) {
+void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves, const std::string& section) {
     if (curves.empty()) {
         return;
     }
@@ -131,13 +133,13 @@ void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves) {
     for (const auto& curve : curves) {
         auto name = config::openSslGroupName(curve);
         if (!name) {
-            throw std::runtime_error("server.tls.curve_preferences: unsupported curve \"" + curve +
+            throw std::runtime_error(section + ".curve_preferences: unsupported curve \"" + curve +
                                      "\"");
         }
         list += (list.empty() ? "" : ":") + *name;
     }
     if (SSL_CTX_set1_groups_list(ctx, list.c_str()) != 1) {
-        throw std::runtime_error("server.tls.curve_preferences: " + openSslError());
+        throw std::runtime_error(section + ".curve_preferences: " + openSslError());
     }
 }
 
@@ -175,11 +177,12 @@ Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
         }
         ERR_clear_error();
     }
+    const std::string section = "server.tls";
     if (!s.caPem.empty()) {
-        addCaPem(ctx, s.caPem);
+        addCaPem(ctx, s.caPem, section);
     }
     if (!s.certPem.empty() || !s.keyPem.empty()) {
-        useCertificatePem(ctx, s.certPem, s.keyPem);
+        useCertificatePem(ctx, s.certPem, s.keyPem, section);
     }
     if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(s.minVersion)) != 1 ||
         (!s.maxVersion.empty() &&
@@ -187,8 +190,41 @@ Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
         throw std::runtime_error("cannot apply server.tls min_version/max_version: " +
                                  openSslError());
     }
-    applyCipherSuites(ctx, s.cipherSuites);
-    applyCurves(ctx, s.curvePreferences);
+    applyCipherSuites(ctx, s.cipherSuites, section);
+    applyCurves(ctx, s.curvePreferences, section);
+    return context;
+}
+
+Poco::Net::Context::Ptr makeServerTlsContext(const config::TlsServerSettings& s,
+                                             const std::string& section) {
+    initialiseOnce();
+    Poco::Net::Context::Params params;
+    // With a client CA, a client must present a certificate it signed (mTLS).
+    params.verificationMode = s.clientCaFile.empty() ? Poco::Net::Context::VERIFY_NONE
+                                                     : Poco::Net::Context::VERIFY_STRICT;
+    params.verificationDepth = 9;
+    params.loadDefaultCAs = false;
+    params.caLocation = s.clientCaFile;
+    params.certificateFile = s.certFile;
+    params.privateKeyFile = s.keyFile;
+    Poco::Net::Context::Ptr context;
+    try {
+        context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+    } catch (const Poco::Exception& e) {
+        throw std::runtime_error("cannot set up TLS from " + section + ": " + e.displayText());
+    }
+    SSL_CTX* ctx = context->sslContext();
+    if (!s.certPem.empty() || !s.keyPem.empty()) {
+        useCertificatePem(ctx, s.certPem, s.keyPem, section);
+    }
+    if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(s.minVersion)) != 1 ||
+        (!s.maxVersion.empty() &&
+         SSL_CTX_set_max_proto_version(ctx, protocolVersion(s.maxVersion)) != 1)) {
+        throw std::runtime_error("cannot apply " + section +
+                                 " min_version/max_version: " + openSslError());
+    }
+    applyCipherSuites(ctx, s.cipherSuites, section);
+    applyCurves(ctx, s.curvePreferences, section);
     return context;
 }
 

@@ -19,4 +19,10 @@ namespace opampsup::opamp {
 Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& settings,
                                              const std::string& host);
 
+// The server side (the health check endpoint): the certificate and key from files or PEM,
+// client certificates required when client_ca_file is set, TLS 1.2 minimum unless
+// min_version says otherwise. `section` names the settings in errors ("healthcheck.tls").
+Poco::Net::Context::Ptr makeServerTlsContext(const config::TlsServerSettings& settings,
+                                             const std::string& section);
+
 }  // namespace opampsup::opamp

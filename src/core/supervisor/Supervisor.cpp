@@ -182,6 +182,9 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
 
 Supervisor::~Supervisor() {
     *alive_ = false;
+    if (healthServer_) {
+        healthServer_->stop();
+    }
     if (localServer_) {
         localServer_->stop();
     }
@@ -193,6 +196,14 @@ void Supervisor::start() {
             "agent.opamp_server_socket: this build serves the collector's OpAMP connection on "
             "a loopback TCP port only; remove opamp_server_socket (and set "
             "agent.opamp_server_port to choose the port)");
+    }
+    // As upstream, the health endpoint comes first: a probe sees 503 until the collector's
+    // config is composed.
+    healthServer_ = std::make_unique<localstatus::HealthServer>(config_.healthcheck);
+    healthServer_->start();
+    if (healthServer_->port() != 0) {
+        logger_.info("Serving the health check", {{"endpoint", config_.healthcheck.endpoint},
+                                                  {"port", std::to_string(healthServer_->port())}});
     }
     localserver::LocalOpampServer::Callbacks callbacks;
     auto onLoop = [this](std::function<void(Supervisor&)> task) {
@@ -493,6 +504,7 @@ void Supervisor::runCollector(bool restartRunning) {
         return;
     }
     runningYaml_ = composed.yaml;
+    healthServer_->setReady(true, "");
     // What the server sees until the collector reports its own effective config.
     if (config_.capabilities.reportsEffectiveConfig && client_) {
         pb::EffectiveConfig effectiveConfig;
@@ -861,6 +873,7 @@ void Supervisor::applyEmptyConfig(const pb::AgentRemoteConfig& config) {
 
 void Supervisor::stopForEmptyConfig() {
     stoppedForEmptyConfig_ = true;
+    healthServer_->setReady(true, "");
     runningYaml_.clear();
     commander_->stop();
     // Nothing is meant to run, so nothing is wrong (as the Go supervisor reports it).
@@ -984,6 +997,9 @@ void Supervisor::shutdown(std::function<void()> done) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();
     }
+    if (healthServer_) {
+        healthServer_->setReady(false, "the supervisor is shutting down");
+    }
     logger_.info("Shutting down: stopping the collector");
     commander_->stop([this, done = std::move(done)] {
         if (client_) {
@@ -991,6 +1007,9 @@ void Supervisor::shutdown(std::function<void()> done) {
             client_->stop();
         }
         localServer_->stop();
+        if (healthServer_) {
+            healthServer_->stop();
+        }
         logger_.info("Shutdown complete");
         if (done) {
             done();

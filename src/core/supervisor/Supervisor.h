@@ -23,6 +23,7 @@
 #include "core/effective/ConfigComposer.h"
 #include "core/effective/OwnTelemetry.h"
 #include "core/localserver/LocalOpampServer.h"
+#include "core/localstatus/HealthServer.h"
 #include "core/opamp/Client.h"
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
@@ -112,6 +113,7 @@ class Supervisor {
     Phase phase_ = Phase::Bootstrapping;
     std::string secret_;
     std::unique_ptr<localserver::LocalOpampServer> localServer_;
+    std::unique_ptr<localstatus::HealthServer> healthServer_;
     std::unique_ptr<agent::CollectorOutput> output_;
     std::unique_ptr<agent::Commander> commander_;
     std::unique_ptr<opamp::Client> client_;

@@ -1,0 +1,138 @@
+// The health endpoint over real sockets: plain HTTP and TLS on loopback.
+
+#include <sstream>
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+#include <gtest/gtest.h>
+
+#include "core/localstatus/HealthServer.h"
+#include "support/TempDir.h"
+#include "support/TestPki.h"
+
+namespace opampsup::localstatus {
+namespace {
+
+struct Reply {
+    int status = 0;
+    std::string body;
+    std::string header;  // X-Probe, when present
+};
+
+std::uint16_t freePort() {
+    Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+    return probe.address().port();
+}
+
+Reply get(Poco::Net::HTTPClientSession& session, const std::string& path,
+          const std::string& method = "GET") {
+    Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    Reply reply;
+    reply.status = static_cast<int>(response.getStatus());
+    std::ostringstream body;
+    Poco::StreamCopier::copyStream(in, body);
+    reply.body = body.str();
+    reply.header = response.get("X-Probe", "");
+    return reply;
+}
+
+TEST(HealthEndpoint, ParsesHostAndPortAndTreatsNoPortAsOff) {
+    auto a = parseHealthEndpoint("localhost:13133");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->host, "localhost");
+    EXPECT_EQ(a->port, 13133);
+    EXPECT_EQ(parseHealthEndpoint(":8080")->host, "");
+    EXPECT_EQ(parseHealthEndpoint("[::1]:8080")->host, "::1");
+    EXPECT_EQ(parseHealthEndpoint(""), std::nullopt);
+    EXPECT_EQ(parseHealthEndpoint("localhost"), std::nullopt);
+    EXPECT_EQ(parseHealthEndpoint("localhost:0"), std::nullopt);
+    EXPECT_THROW(parseHealthEndpoint("localhost:http"), std::invalid_argument);
+    EXPECT_THROW(parseHealthEndpoint("localhost:70000"), std::invalid_argument);
+}
+
+TEST(HealthServer, NotReadyThenReadyThenShuttingDown) {
+    config::HealthCheckSettings settings;
+    settings.endpoint = "127.0.0.1:" + std::to_string(freePort());
+    settings.responseHeaders = {{"X-Probe", "supervisor"}};
+    HealthServer server(settings);
+    server.start();
+    ASSERT_NE(server.port(), 0);
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.port());
+
+    Reply starting = get(session, "/health");
+    EXPECT_EQ(starting.status, 503);
+    EXPECT_EQ(starting.body, "the supervisor is starting\n");
+    EXPECT_EQ(starting.header, "supervisor");
+
+    server.setReady(true, "");
+    Reply ready = get(session, "/health");
+    EXPECT_EQ(ready.status, 200);
+    EXPECT_EQ(ready.body, "OK\n");
+
+    EXPECT_EQ(get(session, "/other").status, 404);
+    EXPECT_EQ(get(session, "/health", "POST").status, 405);
+
+    server.setReady(false, "the supervisor is shutting down");
+    EXPECT_EQ(get(session, "/health").body, "the supervisor is shutting down\n");
+}
+
+TEST(HealthServer, NoPortMeansNoServer) {
+    config::HealthCheckSettings settings;
+    settings.endpoint = "localhost";
+    HealthServer server(settings);
+    server.start();
+    EXPECT_EQ(server.port(), 0);
+}
+
+TEST(HealthServer, AnAddressInUseIsAClearError) {
+    Poco::Net::ServerSocket taken;
+    taken.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
+    taken.listen();
+    config::HealthCheckSettings settings;
+    settings.endpoint = "127.0.0.1:" + std::to_string(taken.address().port());
+    HealthServer server(settings);
+    try {
+        server.start();
+        FAIL() << "bound a port that is in use";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("healthcheck.endpoint: cannot listen on " +
+                                             settings.endpoint),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(HealthServer, ServesOverTls) {
+    testing::TempDir dir;
+    testing::TestPki pki(dir.path(), {"127.0.0.1"});
+    config::HealthCheckSettings settings;
+    settings.endpoint = "127.0.0.1:" + std::to_string(freePort());
+    config::TlsServerSettings tls;
+    tls.certFile = pki.serverCert.string();
+    tls.keyFile = pki.serverKey.string();
+    settings.tls = tls;
+    HealthServer server(settings);
+    server.start();
+    server.setReady(true, "");
+
+    Poco::Net::Context::Params params;
+    params.verificationMode = Poco::Net::Context::VERIFY_RELAXED;
+    params.caLocation = pki.caCert.string();
+    Poco::Net::Context::Ptr client =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+    Poco::Net::HTTPSClientSession session("127.0.0.1", server.port(), client);
+    Reply reply = get(session, "/health");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.body, "OK\n");
+}
+
+}  // namespace
+}  // namespace opampsup::localstatus
