@@ -974,8 +974,11 @@ TEST_P(RemoteConfig, AServerAssignedInstanceUidIsAdoptedAndKept) {
     ASSERT_TRUE(waitForHealth(assigned, [](const pb::ComponentHealth& h) { return h.healthy(); }))
         << logOf(*supervisor);
     EXPECT_EQ(instanceUid(), assigned);
-    YAML::Node effective = YAML::LoadFile((storage() / "effective.yaml").string());
-    EXPECT_EQ(effective["extensions"]["opamp"]["instance_uid"].as<std::string>(), assigned);
+    // The collector is restarted to speak for the new UID.
+    EXPECT_TRUE(waitUntil([&] {
+        YAML::Node effective = YAML::LoadFile((storage() / "effective.yaml").string());
+        return effective["extensions"]["opamp"]["instance_uid"].as<std::string>() == assigned;
+    })) << logOf(*supervisor);
     auto described = server_.waitForAgentMessages(
         assigned, [](const pb::AgentToServer& m) { return m.has_agent_description(); }, 1);
     EXPECT_FALSE(described.empty()) << "the description was not sent again under the new UID";
@@ -987,6 +990,52 @@ TEST_P(RemoteConfig, AServerAssignedInstanceUidIsAdoptedAndKept) {
     EXPECT_TRUE(waitUntil([&] { return server_.agentMessages(assigned).size() > before; }))
         << logOf(*again);
     EXPECT_EQ(instanceUid(), assigned);
+}
+
+// Ours: `opampsupervisor status` shows the running supervisor through its loopback status
+// endpoint, and says when none runs.
+TEST_P(RemoteConfig, StatusCommandShowsTheRunningSupervisor) {
+    auto config = remoteConfig();
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    const std::string hash = server_.pushConfig(uid, "", producing(dir_.path() / "out.jsonl"));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    ASSERT_TRUE(waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); }));
+
+    auto status = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args{"status", "--config", config.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto child = std::make_unique<Child>(dir_, OPAMPSUPERVISOR_PATH, args);
+        child->waitExit();
+        return child;
+    };
+    std::unique_ptr<Child> human;
+    ASSERT_TRUE(waitUntil([&] {
+        human = status({});
+        return human->out().find("health          healthy") != std::string::npos;
+    })) << human->out()
+        << human->err();
+    EXPECT_EQ(human->waitExit(), 0);
+    const std::string out = human->out();
+    EXPECT_THAT(out, HasSubstr("instance uid    " + uid + "\n"));
+    EXPECT_THAT(out, HasSubstr("server          " + server_.endpoint(GetParam()) + ", connected"));
+    EXPECT_THAT(out, HasSubstr("collector       running, pid " +
+                               std::to_string(collectorPids(*supervisor).back()) + ", up "));
+    EXPECT_THAT(out, HasSubstr("remote config   APPLIED " + hash + "\n"));
+    EXPECT_THAT(out, HasSubstr("last working    " + hash + "\n"));
+
+    auto json = status({"--json"});
+    EXPECT_EQ(json->waitExit(), 0);
+    YAML::Node parsed = YAML::Load(json->out());
+    EXPECT_EQ(parsed["remote_config"]["hash"].as<std::string>(), hash);
+    EXPECT_EQ(parsed["collector"]["restarts"].as<int>(), 1);  // the apply restarted it once
+
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    auto none = status({});
+    EXPECT_EQ(none->waitExit(), 3);
+    EXPECT_THAT(none->err(), HasSubstr("not running"));
 }
 
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:

@@ -44,18 +44,30 @@ Reply get(Poco::Net::HTTPClientSession& session, const std::string& path,
     return reply;
 }
 
-TEST(HealthEndpoint, ParsesHostAndPortAndTreatsNoPortAsOff) {
-    auto a = parseHealthEndpoint("localhost:13133");
+std::optional<ListenAddress> parse(const std::string& endpoint, bool zeroPortMeansOff = true) {
+    return parseListenAddress(endpoint, "healthcheck.endpoint", zeroPortMeansOff);
+}
+
+TEST(ListenAddress, HostAndPortAndNoPortMeansOff) {
+    auto a = parse("localhost:13133");
     ASSERT_TRUE(a);
     EXPECT_EQ(a->host, "localhost");
     EXPECT_EQ(a->port, 13133);
-    EXPECT_EQ(parseHealthEndpoint(":8080")->host, "");
-    EXPECT_EQ(parseHealthEndpoint("[::1]:8080")->host, "::1");
-    EXPECT_EQ(parseHealthEndpoint(""), std::nullopt);
-    EXPECT_EQ(parseHealthEndpoint("localhost"), std::nullopt);
-    EXPECT_EQ(parseHealthEndpoint("localhost:0"), std::nullopt);
-    EXPECT_THROW(parseHealthEndpoint("localhost:http"), std::invalid_argument);
-    EXPECT_THROW(parseHealthEndpoint("localhost:70000"), std::invalid_argument);
+    EXPECT_EQ(parse(":8080")->host, "");
+    EXPECT_EQ(parse("[::1]:8080")->host, "::1");
+    EXPECT_EQ(parse(""), std::nullopt);
+    EXPECT_EQ(parse("localhost"), std::nullopt);
+    EXPECT_EQ(parse("localhost:0"), std::nullopt);
+    EXPECT_EQ(parse("localhost:0", false)->port, 0);
+    try {
+        parse("localhost:http");
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(),
+                     "healthcheck.endpoint \"localhost:http\": the port must be a "
+                     "number from 0 to 65535");
+    }
+    EXPECT_THROW(parse("localhost:70000"), std::invalid_argument);
 }
 
 TEST(HealthServer, NotReadyThenReadyThenShuttingDown) {

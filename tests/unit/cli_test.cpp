@@ -34,6 +34,15 @@ TEST(CommandLine, ValidateSubcommand) {
     EXPECT_EQ(cmd.configPath, "s.yaml");
 }
 
+TEST(CommandLine, StatusSubcommand) {
+    CommandLine cmd = parseCommandLine({"status", "--config", "s.yaml", "--json"});
+    EXPECT_EQ(cmd.action, Action::Status);
+    EXPECT_EQ(cmd.configPath, "s.yaml");
+    EXPECT_TRUE(cmd.json);
+    EXPECT_FALSE(parseCommandLine({"status", "--config", "s.yaml"}).json);
+    EXPECT_THROW(parseCommandLine({"--config", "s.yaml", "--json"}), UsageError);
+}
+
 TEST(CommandLine, FeatureGates) {
     EXPECT_EQ(parseCommandLine({"--config", "s", "--feature-gates=opampsupervisor.Extensions"})
                   .featureGates,
@@ -163,6 +172,27 @@ TEST(App, ValidateDoesNotTouchStorage) {
                       exe.string() + "\nstorage:\n  directory: " + storage.string() + "\n");
     EXPECT_EQ(runWith({"validate", "--config", config.string()}).code, kExitOk);
     EXPECT_FALSE(std::filesystem::exists(storage));
+}
+
+TEST(App, StatusOfASupervisorThatDoesNotRunExitsWithThree) {
+    testing::TempDir dir;
+    auto exe = dir.writeExecutable("otelcol");
+    auto storage = dir.path() / "storage";
+    auto config =
+        dir.write("s.yaml",
+                  "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
+                  "executable: " +
+                      exe.string() + "\nstorage:\n  directory: " + storage.string() + "\n");
+    AppRun none = runWith({"status", "--config", config.string()});
+    EXPECT_EQ(none.code, 3);
+    EXPECT_THAT(none.err, HasSubstr("not running: no supervisor has published its status in " +
+                                    (storage / "status_endpoint").string()));
+    // A stale address (the supervisor was killed): nothing listens there any more.
+    std::filesystem::create_directories(storage);
+    std::ofstream(storage / "status_endpoint") << "127.0.0.1:1\n";
+    AppRun stale = runWith({"status", "--config", config.string()});
+    EXPECT_EQ(stale.code, 3);
+    EXPECT_THAT(stale.err, HasSubstr("not running: cannot reach the status endpoint 127.0.0.1:1"));
 }
 
 TEST(App, RunRefusesABadConfigWithoutTouchingStorage) {

@@ -890,6 +890,18 @@ TEST_F(ConfigLoaderTest, WarningsForAcceptedButDubiousValues) {
                 ::testing::ElementsAre(HasSubstr("environment variable SUFFIX is not set")));
 }
 
+TEST_F(ConfigLoaderTest, StatusEndpointIsLoopbackOnly) {
+    EXPECT_EQ(load(kMinimal).config.status.endpoint, "127.0.0.1:0");
+    EXPECT_EQ(load(std::string(kMinimal) + "status:\n  endpoint: \"\"\n").config.status.endpoint,
+              "");
+    EXPECT_EQ(load(std::string(kMinimal) + "status:\n  endpoint: \"[::1]:9999\"\n")
+                  .config.status.endpoint,
+              "[::1]:9999");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "status:\n  endpoint: 0.0.0.0:9999\n"),
+              "6:13: status.endpoint: \"0.0.0.0:9999\" must be a loopback host:port, such as "
+              "127.0.0.1:0 (or \"\" to turn the status endpoint off)");
+}
+
 TEST_F(ConfigLoaderTest, RemoteConfigRestrictions) {
     RemoteConfigRestrictions defaults = load(kMinimal).config.remoteConfigRestrictions;
     EXPECT_TRUE(defaults.components.empty());

@@ -9,6 +9,7 @@
 
 #include "core/agent/ProcessLauncher.h"
 #include "core/cli/CommandLine.h"
+#include "core/cli/StatusCommand.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
 #include "core/opamp/Capabilities.h"
@@ -207,6 +208,10 @@ int runApp(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 printWarnings(loaded.warnings, err);
                 out << cmd.configPath << ": configuration is valid\n";
                 return kExitOk;
+            }
+            case Action::Status: {
+                config::LoadResult loaded = load(cmd);
+                return showStatus(loaded.config, cmd.json, out, err);
             }
             case Action::Run:
                 return run(cmd, err);

@@ -63,8 +63,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
         std::optional<std::string> inlineValue;
         std::optional<std::string> name = flagName(arg, inlineValue);
         if (!name) {
-            if (!sawSubcommand && arg == "validate" && cmd.action == Action::Run) {
-                cmd.action = Action::Validate;
+            if (!sawSubcommand && (arg == "validate" || arg == "status") &&
+                cmd.action == Action::Run) {
+                cmd.action = arg == "validate" ? Action::Validate : Action::Status;
                 sawSubcommand = true;
                 continue;
             }
@@ -87,6 +88,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
             sawConfig = true;
         } else if (*name == "feature-gates") {
             applyFeatureGates(value(), cmd.featureGates);
+        } else if (*name == "json" && cmd.action == Action::Status) {
+            cmd.json = true;
         } else if (*name == "version" || *name == "v") {
             cmd.action = Action::Version;
         } else if (*name == "help" || *name == "h") {
@@ -95,7 +98,9 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
             throw UsageError("unknown flag \"" + arg + "\"");
         }
     }
-    if ((cmd.action == Action::Run || cmd.action == Action::Validate) && !sawConfig) {
+    if ((cmd.action == Action::Run || cmd.action == Action::Validate ||
+         cmd.action == Action::Status) &&
+        !sawConfig) {
         throw UsageError("--config is required");
     }
     return cmd;
@@ -106,6 +111,7 @@ std::string usageText() {
            "  opampsupervisor --config FILE [--feature-gates IDS]   run the supervisor\n"
            "  opampsupervisor validate --config FILE [--feature-gates IDS]\n"
            "                                                       check a config and exit\n"
+           "  opampsupervisor status --config FILE [--json]        show the running supervisor\n"
            "  opampsupervisor --version                            print the version\n"
            "  opampsupervisor --help                               print this help\n"
            "\n"
@@ -114,7 +120,8 @@ std::string usageText() {
            "  --feature-gates IDS   comma-separated gate IDs; +ID enables, -ID disables.\n"
            "                        Known: opampsupervisor.Extensions\n"
            "\n"
-           "Exit codes: 0 success, 1 invalid config or runtime failure, 2 usage error.\n";
+           "Exit codes: 0 success, 1 invalid config or runtime failure, 2 usage error;\n"
+           "status: 3 when no supervisor runs with that config.\n";
 }
 
 }  // namespace opampsup::cli

@@ -1,8 +1,8 @@
 #pragma once
 
 // The command line: `opampsupervisor [--config FILE] [--feature-gates IDS]`, the `validate`
-// subcommand, `--version` and `--help`. Flags take one or two dashes and `=` or a space,
-// as Go's flag package does, so existing service definitions keep working.
+// and `status` subcommands, `--version` and `--help`. Flags take one or two dashes and `=` or a
+// space, as Go's flag package does, so existing service definitions keep working.
 
 #include <stdexcept>
 #include <string>
@@ -10,12 +10,13 @@
 
 namespace opampsup::cli {
 
-enum class Action { Run, Validate, Version, Help };
+enum class Action { Run, Validate, Status, Version, Help };
 
 struct CommandLine {
     Action action = Action::Run;
     std::string configPath;
     std::vector<std::string> featureGates;  // enabled gate IDs, after +id/-id resolution
+    bool json = false;                      // status: print the JSON as the endpoint gives it
 };
 
 class UsageError : public std::runtime_error {

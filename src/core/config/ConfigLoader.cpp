@@ -11,6 +11,7 @@
 #include <Poco/URI.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/config/ListenAddress.h"
 #include "core/config/TlsNames.h"
 #include "core/config/YamlReader.h"
 #include "platform/os.h"
@@ -767,6 +768,29 @@ void readRestrictions(MapReader& root, SupervisorConfig& cfg) {
     section->finish();
 }
 
+void readStatus(MapReader& root, SupervisorConfig& cfg) {
+    std::optional<MapReader> status = root.section("status");
+    if (!status) {
+        return;
+    }
+    // Loopback only: the status tells more than a probe needs.
+    if (std::optional<YAML::Mark> at = status->string("endpoint", cfg.status.endpoint);
+        at && !cfg.status.endpoint.empty()) {
+        std::optional<ListenAddress> address;
+        try {
+            address = parseListenAddress(cfg.status.endpoint, "status.endpoint", false);
+        } catch (const std::invalid_argument&) {
+        }
+        if (!address || !isLoopbackHost(address->host)) {
+            root.context().problem(*at, "status.endpoint",
+                                   "\"" + cfg.status.endpoint +
+                                       "\" must be a loopback host:port, such as 127.0.0.1:0 "
+                                       "(or \"\" to turn the status endpoint off)");
+        }
+    }
+    status->finish();
+}
+
 LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const LoadOptions& options) {
     LoadResult result;
     SupervisorConfig& cfg = result.config;
@@ -781,6 +805,7 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
         readHealthCheck(root, cfg);
         readExtensions(root, cfg, options);
         readRestrictions(root, cfg);
+        readStatus(root, cfg);
         root.finish();
     }
     if (!ctx.problems().empty()) {

@@ -227,6 +227,11 @@ struct RemoteConfigRestrictions {
     std::uint64_t maxConfigBytes = 16U * 1024U * 1024U;
 };
 
+// Ours: the loopback status endpoint (GET /status) that `opampsupervisor status` reads.
+struct StatusSettings {
+    std::string endpoint = "127.0.0.1:0";  // "" turns it off; port 0 picks a free one
+};
+
 struct SupervisorConfig {
     std::filesystem::path sourceFile;
     ServerSettings server;
@@ -239,6 +244,7 @@ struct SupervisorConfig {
     std::map<std::string, std::string> extensions;
     std::vector<std::string> featureGates;
     RemoteConfigRestrictions remoteConfigRestrictions;
+    StatusSettings status;
 };
 
 }  // namespace opampsup::config

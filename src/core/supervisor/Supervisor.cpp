@@ -1,6 +1,7 @@
 #include "core/supervisor/Supervisor.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <random>
 
@@ -21,6 +22,8 @@ namespace {
 
 constexpr const char* kEffectiveConfigFile = "effective.yaml";
 constexpr const char* kAgentLogFile = "agent.log";
+// Ours: the status endpoint's address, for `opampsupervisor status`.
+constexpr const char* kStatusEndpointFile = "status_endpoint";
 // The bootstrap run must not bind the collector's own metrics port.
 constexpr const char* kQuietTelemetry = "service:\n  telemetry:\n    metrics:\n      level: none\n";
 
@@ -136,6 +139,10 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
         if (localServer_) {
             localServer_->expectPid(pid);
         }
+        if (phase_ == Phase::Running) {
+            collectorStarts_ += 1;
+            collectorStartedAt_ = std::chrono::system_clock::now();
+        }
     };
     events.startFailed = [this](const std::string& reason, agent::CrashPolicy::Decision retry) {
         reportHealth(
@@ -182,6 +189,9 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
 
 Supervisor::~Supervisor() {
     *alive_ = false;
+    if (statusServer_) {
+        statusServer_->stop();
+    }
     if (healthServer_) {
         healthServer_->stop();
     }
@@ -205,6 +215,7 @@ void Supervisor::start() {
         logger_.info("Serving the health check", {{"endpoint", config_.healthcheck.endpoint},
                                                   {"port", std::to_string(healthServer_->port())}});
     }
+    startStatusServer();
     localserver::LocalOpampServer::Callbacks callbacks;
     auto onLoop = [this](std::function<void(Supervisor&)> task) {
         loop_.post([this, task = std::move(task), alive = std::weak_ptr<bool>(alive_)] {
@@ -398,6 +409,7 @@ void Supervisor::startClient() {
     settings.proxy = opamp::chooseProxy(config_.server.endpoint, config_.server.proxy, env);
     opamp::Client::Handlers handlers;
     handlers.connectionChanged = [this](bool up) {
+        connected_ = up;
         logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
         if (up && usingFallback_) {
             // Only ever before the first connection: a later outage keeps what runs.
@@ -567,6 +579,9 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
     if (message.has_agent_description()) {
         state.setAgentDescription(withOverrides(message.agent_description()));
     }
+    if (message.has_health()) {
+        lastHealth_ = message.health();
+    }
     if (message.has_health() && config_.capabilities.reportsHealth) {
         state.setHealth(message.health());
     }
@@ -591,6 +606,8 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
 
 void Supervisor::reportHealth(bool healthy, const std::string& status, const std::string& error) {
     pb::ComponentHealth health;
+    lastHealth_.set_healthy(healthy);
+    lastHealth_.set_last_error(error);
     health.set_healthy(healthy);
     health.set_status(status);
     health.set_last_error(error);
@@ -634,6 +651,71 @@ void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
             }
         });
     }
+}
+
+void Supervisor::startStatusServer() {
+    if (config_.status.endpoint.empty()) {
+        return;
+    }
+    // A request waits for the loop to take the snapshot, so nothing is shared with the
+    // endpoint's threads.
+    auto provider = [this, alive = std::weak_ptr<bool>(
+                               alive_)]() -> std::optional<localstatus::StatusSnapshot> {
+        auto promise = std::make_shared<std::promise<localstatus::StatusSnapshot>>();
+        std::future<localstatus::StatusSnapshot> future = promise->get_future();
+        loop_.post([this, alive, promise] {
+            if (alive.lock()) {
+                promise->set_value(statusSnapshot());
+            }
+        });
+        if (future.wait_for(std::chrono::seconds(2)) != std::future_status::ready) {
+            return std::nullopt;
+        }
+        return future.get();
+    };
+    statusServer_ =
+        std::make_unique<localstatus::StatusServer>(config_.status.endpoint, std::move(provider));
+    // Where `opampsupervisor status` finds it.
+    store_.write(kStatusEndpointFile, statusServer_->address() + "\n");
+    logger_.info("Serving the status", {{"endpoint", statusServer_->address()}});
+}
+
+localstatus::StatusSnapshot Supervisor::statusSnapshot() const {
+    localstatus::StatusSnapshot s;
+    s.version = kVersion;
+    s.instanceUid = state_.instanceId.toString();
+    s.serverEndpoint = config_.server.endpoint;
+    s.connected = connected_;
+    if (phase_ == Phase::Running) {
+        s.collectorPid = commander_->pid();
+        if (s.collectorPid) {
+            s.collectorStartedAt = collectorStartedAt_;
+        }
+    }
+    s.collectorRestarts = std::max(0, collectorStarts_ - 1);
+    s.healthy = lastHealth_.healthy();
+    s.healthError = lastHealth_.last_error();
+    if (config_.capabilities.acceptsRemoteConfig) {
+        if (remoteConfig_) {
+            s.remoteConfigHash = opamp::hex(remoteConfig_->config_hash());
+        }
+        if (workingConfig_) {
+            s.lastWorkingHash = opamp::hex(workingConfig_->config_hash());
+        }
+        if (applying_) {
+            s.pendingHash = opamp::hex(applying_->hash);
+        } else if (validatingHash_) {
+            s.pendingHash = opamp::hex(*validatingHash_);
+        }
+        const auto& status = state_.lastRemoteConfigStatus;
+        s.remoteConfigStatus = pb::RemoteConfigStatuses_Name(
+            status ? status->status() : pb::RemoteConfigStatuses_UNSET);
+        s.remoteConfigStatus.erase(0, s.remoteConfigStatus.find('_') + 1);
+        if (status) {
+            s.remoteConfigError = status->error_message();
+        }
+    }
+    return s;
 }
 
 effective::OwnTelemetrySection Supervisor::ownTelemetrySection() const {
@@ -1009,6 +1091,14 @@ void Supervisor::shutdown(std::function<void()> done) {
         localServer_->stop();
         if (healthServer_) {
             healthServer_->stop();
+        }
+        if (statusServer_) {
+            statusServer_->stop();
+            try {
+                store_.remove(kStatusEndpointFile);
+            } catch (const std::exception& e) {
+                logger_.warn("Cannot remove the status endpoint file", {{"error", e.what()}});
+            }
         }
         logger_.info("Shutdown complete");
         if (done) {

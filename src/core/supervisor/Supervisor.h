@@ -24,6 +24,7 @@
 #include "core/effective/OwnTelemetry.h"
 #include "core/localserver/LocalOpampServer.h"
 #include "core/localstatus/HealthServer.h"
+#include "core/localstatus/StatusServer.h"
 #include "core/opamp/Client.h"
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
@@ -78,6 +79,8 @@ class Supervisor {
     ::opamp::proto::AgentDescription fallbackDescription() const;
 
     void onRestartCommand();
+    void startStatusServer();
+    localstatus::StatusSnapshot statusSnapshot() const;
     void onConnectionSettings(const ::opamp::proto::ConnectionSettingsOffers& offers);
     effective::OwnTelemetrySection ownTelemetrySection() const;
     void onNewInstanceUid(const opamp::Uuid& uid);
@@ -114,6 +117,13 @@ class Supervisor {
     std::string secret_;
     std::unique_ptr<localserver::LocalOpampServer> localServer_;
     std::unique_ptr<localstatus::HealthServer> healthServer_;
+    std::unique_ptr<localstatus::StatusServer> statusServer_;
+    // For the status: the connection, the collector's starts after the bootstrap, and the
+    // last health from the collector or the supervisor.
+    bool connected_ = false;
+    int collectorStarts_ = 0;
+    std::chrono::system_clock::time_point collectorStartedAt_;
+    ::opamp::proto::ComponentHealth lastHealth_;
     std::unique_ptr<agent::CollectorOutput> output_;
     std::unique_ptr<agent::Commander> commander_;
     std::unique_ptr<opamp::Client> client_;

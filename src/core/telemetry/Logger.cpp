@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "core/telemetry/JsonText.h"
 #include "core/telemetry/Redact.h"
 
 namespace opampsup::telemetry {
@@ -100,39 +101,6 @@ class LogSinks {
 };
 
 namespace {
-
-void appendJsonString(std::string& out, std::string_view text) {
-    out += '"';
-    for (char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    static constexpr char kHex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
-                    out += kHex[static_cast<unsigned char>(c) & 0xF];
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += '"';
-}
 
 // ISO 8601 in UTC with milliseconds, computed with <chrono> so no OS time call is needed.
 std::string formatTimestamp(std::chrono::system_clock::time_point when) {
