@@ -161,28 +161,26 @@ TEST(App, ValidatePrintsWarnings) {
     EXPECT_THAT(r.err, HasSubstr("warning: " + config.string() + ":5:16: agent.instance_id"));
 }
 
+// A minimal valid config whose storage directory is `storage`.
+std::filesystem::path minimalConfig(testing::TempDir& dir, const std::filesystem::path& storage) {
+    auto exe = dir.writeExecutable("otelcol");
+    return dir.write("s.yaml", "server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: " +
+                                   exe.string() + "\nstorage:\n  directory: " + storage.string() +
+                                   "\n");
+}
+
 TEST(App, ValidateDoesNotTouchStorage) {
     testing::TempDir dir;
-    auto exe = dir.writeExecutable("otelcol");
     auto storage = dir.path() / "storage";
-    auto config =
-        dir.write("s.yaml",
-                  "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
-                  "executable: " +
-                      exe.string() + "\nstorage:\n  directory: " + storage.string() + "\n");
+    auto config = minimalConfig(dir, storage);
     EXPECT_EQ(runWith({"validate", "--config", config.string()}).code, kExitOk);
     EXPECT_FALSE(std::filesystem::exists(storage));
 }
 
 TEST(App, StatusOfASupervisorThatDoesNotRunExitsWithThree) {
     testing::TempDir dir;
-    auto exe = dir.writeExecutable("otelcol");
     auto storage = dir.path() / "storage";
-    auto config =
-        dir.write("s.yaml",
-                  "server:\n  endpoint: ws://localhost:4320\nagent:\n  "
-                  "executable: " +
-                      exe.string() + "\nstorage:\n  directory: " + storage.string() + "\n");
+    auto config = minimalConfig(dir, storage);
     AppRun none = runWith({"status", "--config", config.string()});
     EXPECT_EQ(none.code, 3);
     EXPECT_THAT(none.err, HasSubstr("not running: no supervisor has published its status in " +

@@ -7,38 +7,14 @@
 #include <Poco/Timestamp.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "core/telemetry/JsonText.h"
+
 namespace opampsup::devserver {
 
 std::string jsonString(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buffer[8];
-                    std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(c));
-                    out += buffer;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
+    std::string out;
+    telemetry::appendJsonString(out, text);
+    return out;
 }
 
 std::string protoToJson(const google::protobuf::Message& message) {

@@ -58,20 +58,14 @@ YAML::Node otlpExporter(const pb::TelemetryConnectionSettings& s, const std::str
     return otlp;
 }
 
-YAML::Node periodicReader(YAML::Node exporter) {
-    YAML::Node reader(YAML::NodeType::Map);
-    reader["periodic"]["exporter"]["otlp"] = exporter;
-    YAML::Node readers(YAML::NodeType::Sequence);
-    readers.push_back(reader);
-    return readers;
-}
-
-YAML::Node batchProcessor(YAML::Node exporter) {
-    YAML::Node processor(YAML::NodeType::Map);
-    processor["batch"]["exporter"]["otlp"] = exporter;
-    YAML::Node processors(YAML::NodeType::Sequence);
-    processors.push_back(processor);
-    return processors;
+// A one-element list: [{<wrapper>: {exporter: {otlp: ...}}}], the shape of both metric
+// readers ("periodic") and log and span processors ("batch").
+YAML::Node oneExporterList(const char* wrapper, YAML::Node exporter) {
+    YAML::Node item(YAML::NodeType::Map);
+    item[wrapper]["exporter"]["otlp"] = exporter;
+    YAML::Node list(YAML::NodeType::Sequence);
+    list.push_back(item);
+    return list;
 }
 
 bool sameMessage(const google::protobuf::Message& a, const google::protobuf::Message& b) {
@@ -89,17 +83,17 @@ OwnTelemetrySection renderOwnTelemetry(
     if (signals.metrics && offers.has_own_metrics() &&
         !offers.own_metrics().destination_endpoint().empty()) {
         telemetry["metrics"]["readers"] =
-            periodicReader(otlpExporter(offers.own_metrics(), "metrics", pathOf, out));
+            oneExporterList("periodic", otlpExporter(offers.own_metrics(), "metrics", pathOf, out));
     }
     if (signals.logs && offers.has_own_logs() &&
         !offers.own_logs().destination_endpoint().empty()) {
         telemetry["logs"]["processors"] =
-            batchProcessor(otlpExporter(offers.own_logs(), "logs", pathOf, out));
+            oneExporterList("batch", otlpExporter(offers.own_logs(), "logs", pathOf, out));
     }
     if (signals.traces && offers.has_own_traces() &&
         !offers.own_traces().destination_endpoint().empty()) {
         telemetry["traces"]["processors"] =
-            batchProcessor(otlpExporter(offers.own_traces(), "traces", pathOf, out));
+            oneExporterList("batch", otlpExporter(offers.own_traces(), "traces", pathOf, out));
     }
     if (telemetry.size() == 0) {
         return out;

@@ -228,7 +228,17 @@ std::optional<std::string> LocalOpampServer::admit(const std::string& authorizat
         return "409 a collector is already connected";
     }
     if (expected_.secret.empty() || authorization != authorizationHeader(expected_.secret)) {
-        return "401 missing or wrong launch secret in the Authorization header";
+        // Whose connection it is tells a stray process (a collector left over from an
+        // earlier supervisor on a reused port) from a collector started with a stale config.
+        std::string from;
+        if (expected_.pid) {
+            std::optional<bool> ours =
+                platform::loopbackPeerIsProcess({peerPort, serverPort}, *expected_.pid);
+            from = ours == true    ? " (from the collector's own process)"
+                   : ours == false ? " (not from the collector's process)"
+                                   : "";
+        }
+        return "401 missing or wrong launch secret in the Authorization header" + from;
     }
     if (expected_.pid) {
         std::optional<bool> ours =

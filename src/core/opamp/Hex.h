@@ -10,6 +10,9 @@
 namespace opampsup::opamp {
 
 std::string hex(std::string_view bytes);
+// The value of one hex digit (either case); -1 for any other character.
+int hexDigitValue(char c);
+
 // The bytes of hex text (either case); nullopt when it is not an even run of hex digits.
 std::optional<std::string> unhex(std::string_view text);
 

@@ -63,6 +63,17 @@ int protocolVersion(const std::string& version) {
     return TLS1_2_VERSION;
 }
 
+// TLS 1.2 unless min_version says otherwise; no maximum unless max_version sets one.
+void applyVersions(SSL_CTX* ctx, const std::string& minVersion, const std::string& maxVersion,
+                   const std::string& section) {
+    if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(minVersion)) != 1 ||
+        (!maxVersion.empty() &&
+         SSL_CTX_set_max_proto_version(ctx, protocolVersion(maxVersion)) != 1)) {
+        throw std::runtime_error("cannot apply " + section +
+                                 " min_version/max_version: " + openSslError());
+    }
+}
+
 void addCaPem(SSL_CTX* ctx, const std::string& pem, const std::string& section) {
     Bio bio = memoryBio(pem);
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
@@ -184,12 +195,7 @@ Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
     if (!s.certPem.empty() || !s.keyPem.empty()) {
         useCertificatePem(ctx, s.certPem, s.keyPem, section);
     }
-    if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(s.minVersion)) != 1 ||
-        (!s.maxVersion.empty() &&
-         SSL_CTX_set_max_proto_version(ctx, protocolVersion(s.maxVersion)) != 1)) {
-        throw std::runtime_error("cannot apply server.tls min_version/max_version: " +
-                                 openSslError());
-    }
+    applyVersions(ctx, s.minVersion, s.maxVersion, section);
     applyCipherSuites(ctx, s.cipherSuites, section);
     applyCurves(ctx, s.curvePreferences, section);
     return context;
@@ -217,12 +223,7 @@ Poco::Net::Context::Ptr makeServerTlsContext(const config::TlsServerSettings& s,
     if (!s.certPem.empty() || !s.keyPem.empty()) {
         useCertificatePem(ctx, s.certPem, s.keyPem, section);
     }
-    if (SSL_CTX_set_min_proto_version(ctx, protocolVersion(s.minVersion)) != 1 ||
-        (!s.maxVersion.empty() &&
-         SSL_CTX_set_max_proto_version(ctx, protocolVersion(s.maxVersion)) != 1)) {
-        throw std::runtime_error("cannot apply " + section +
-                                 " min_version/max_version: " + openSslError());
-    }
+    applyVersions(ctx, s.minVersion, s.maxVersion, section);
     applyCipherSuites(ctx, s.cipherSuites, section);
     applyCurves(ctx, s.curvePreferences, section);
     return context;

@@ -3,21 +3,10 @@
 #include <algorithm>
 #include <random>
 
+#include "core/opamp/Hex.h"
+
 namespace opampsup::opamp {
 namespace {
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 void osRandomBytes(std::uint8_t* out, std::size_t count) {
     // std::random_device reads the OS entropy source (getrandom/urandom, BCryptGenRandom).
@@ -66,8 +55,8 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
             ++i;
             continue;
         }
-        int hi = hexValue(text[i]);
-        int lo = hexValue(text[i + 1]);
+        int hi = hexDigitValue(text[i]);
+        int lo = hexDigitValue(text[i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }
