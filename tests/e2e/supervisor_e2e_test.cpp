@@ -1038,6 +1038,82 @@ TEST_P(RemoteConfig, StatusCommandShowsTheRunningSupervisor) {
     EXPECT_THAT(none->err(), HasSubstr("not running"));
 }
 
+// S12: an OpAMP connection settings offer moves the supervisor to another server, is
+// reported (APPLYING, then APPLIED) and kept across a restart; an offer that cannot connect
+// is FAILED and the supervisor goes back to the server it had.
+TEST_P(RemoteConfig, ConnectionSettingsOfferMovesToAnotherServerAndABadOneFallsBack) {
+    testing::DevServerFixture other;
+    other.offerHeartbeatInterval(1);
+    auto config =
+        supervisorConfig(server_.endpoint(GetParam()),
+                         "  reports_health: true\n  accepts_opamp_connection_settings: true\n"
+                         "  reports_connection_settings_status: true\n",
+                         standinAgent());
+    collectorConfig();
+    {
+        // A short timeout for the bad offer below.
+        std::string text = testing::readFile(config);
+        text.replace(text.find("server:\n"), 8, "server:\n  connection_settings_timeout: 2s\n");
+        config = dir_.write("supervisor.yaml", text);
+    }
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+
+    server_.offerConnectionSettings(uid,
+                                    "{\"hash\": \"AQID\", \"opamp\": {\"destinationEndpoint\": \"" +
+                                        other.endpoint(GetParam()) + "\"}}");
+    auto statusIs = [](pb::ConnectionSettingsStatuses status, const std::string& hash) {
+        return [status, hash](const pb::AgentToServer& m) {
+            return m.has_connection_settings_status() &&
+                   m.connection_settings_status().status() == status &&
+                   opamp::hex(m.connection_settings_status().last_connection_settings_hash()) ==
+                       hash;
+        };
+    };
+    if (GetParam() == "ws") {
+        // Over HTTP the APPLYING report races the disconnection from the first server.
+        EXPECT_FALSE(server_
+                         .waitForAgentMessages(
+                             uid, statusIs(pb::ConnectionSettingsStatuses_APPLYING, "010203"), 1)
+                         .empty())
+            << "the first server was not told the offer is being applied";
+    }
+    EXPECT_FALSE(
+        other
+            .waitForAgentMessages(uid, statusIs(pb::ConnectionSettingsStatuses_APPLIED, "010203"),
+                                  1, std::chrono::seconds(20))
+            .empty())
+        << logOf(*supervisor);
+    EXPECT_TRUE(std::filesystem::exists(storage() / "opamp_connection_settings.dat"));
+    EXPECT_EQ(permissionsOf(storage() / "opamp_connection_settings.dat"), 0600);
+
+    // Kept across a restart: the supervisor goes straight to the second server.
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    const std::size_t firstServerMessages = server_.agentMessages(uid).size();
+    const std::size_t otherMessages = other.agentMessages(uid).size();
+    supervisor = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] { return other.agentMessages(uid).size() > otherMessages; },
+                          std::chrono::seconds(20)))
+        << logOf(*supervisor);
+    EXPECT_EQ(server_.agentMessages(uid).size(), firstServerMessages);
+
+    // An offer of a server that is not there: FAILED, and back to the second server.
+    std::string nowhere = server_.endpoint(GetParam());
+    server_.server().stop();
+    ASSERT_TRUE(other.waitForAgent(
+        uid, [](const Poco::JSON::Object& agent) { return agent.getValue<bool>("connected"); }));
+    other.offerConnectionSettings(
+        uid, "{\"hash\": \"BAU=\", \"opamp\": {\"destinationEndpoint\": \"" + nowhere + "\"}}");
+    auto failed = other.waitForAgentMessages(
+        uid, statusIs(pb::ConnectionSettingsStatuses_FAILED, "0405"), 1, std::chrono::seconds(30));
+    ASSERT_FALSE(failed.empty()) << logOf(*supervisor);
+    EXPECT_THAT(failed.front().connection_settings_status().error_message(),
+                HasSubstr("could not connect to " + nowhere + " within 2s; back to " +
+                          other.endpoint(GetParam())));
+}
+
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
 // FAILED is reported, and no last working config is kept.
 TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {

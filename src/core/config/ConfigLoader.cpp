@@ -208,6 +208,7 @@ void readServer(MapReader& root, SupervisorConfig& cfg) {
         }
     }
     server->string("auth", cfg.server.auth);
+    requirePositive(*server, "connection_settings_timeout", cfg.server.connectionSettingsTimeout);
     if (std::optional<MapReader> proxy = server->section("proxy")) {
         config::ProxySettings p;
         if (std::optional<YAML::Mark> at = proxy->string("url", p.url); at && !p.url.empty()) {

@@ -67,6 +67,9 @@ struct ServerSettings {
     std::optional<TlsClientSettings> tls;  // set when the config has a `tls` section
     std::string auth;                      // component ID of an entry in `extensions`
     std::optional<ProxySettings> proxy;    // ours; HTTP(S)_PROXY/NO_PROXY when absent
+    // Ours: how long a connection-settings offer has to connect before the supervisor goes
+    // back to the settings it had.
+    Duration connectionSettingsTimeout = std::chrono::seconds(30);
 };
 
 struct Capabilities {

@@ -92,4 +92,39 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
     return request;
 }
 
+void InFlight::start() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    finished_ = false;
+    session_ = nullptr;
+}
+
+void InFlight::use(Poco::Net::HTTPClientSession* session) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_ = session;
+}
+
+void InFlight::finished() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_ = true;
+        session_ = nullptr;
+    }
+    done_.notify_all();
+}
+
+void InFlight::stopWithin(std::chrono::milliseconds grace) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (done_.wait_for(lock, grace, [this] { return finished_; })) {
+        return;
+    }
+    if (session_ != nullptr) {
+        try {
+            // Shutdown, not close: the I/O thread still owns the descriptor.
+            session_->socket().shutdown();
+        } catch (const Poco::Exception&) {
+            // Not connected yet: the connect timeout bounds the wait.
+        }
+    }
+}
+
 }  // namespace opampsup::opamp

@@ -3,7 +3,10 @@
 // What both transports need from HTTP: a session for the endpoint (TLS for wss:// and
 // https://) and a request carrying the configured headers and the User-Agent.
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -20,5 +23,29 @@ std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::S
 
 // A request for the endpoint's path with server.headers and the User-Agent set.
 Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const std::string& method);
+
+// Lets a transport's close() end an I/O thread that waits on a server which accepted the
+// connection but never answers: the thread says which session it is blocked on, and
+// close() gives it a grace period to finish, then shuts that session's socket down so the
+// blocked read returns. Without it the supervisor's loop would wait for the timeout.
+// How long close() lets an exchange in progress finish before cutting it.
+inline constexpr std::chrono::milliseconds kCloseGrace{2000};
+
+class InFlight {
+  public:
+    // On the I/O thread.
+    void start();  // before the thread runs
+    void use(Poco::Net::HTTPClientSession* session);
+    void finished();
+    // On the closing thread: returns once finished() was called, or after `grace` with
+    // the session's socket shut down.
+    void stopWithin(std::chrono::milliseconds grace);
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable done_;
+    Poco::Net::HTTPClientSession* session_ = nullptr;
+    bool finished_ = true;
+};
 
 }  // namespace opampsup::opamp

@@ -71,7 +71,11 @@ void HttpTransport::connect() {
         lastPayload_.reset();
     }
     ready_ = true;
-    thread_ = std::thread([this] { run(); });
+    inFlight_.start();
+    thread_ = std::thread([this] {
+        run();
+        inFlight_.finished();
+    });
     if (callbacks_.connected) {
         callbacks_.connected();
     }
@@ -97,6 +101,7 @@ void HttpTransport::close(std::optional<std::string> lastPayload) {
     }
     wake_.notify_one();
     if (thread_.joinable()) {
+        inFlight_.stopWithin(kCloseGrace);
         thread_.join();
     }
     ready_ = false;
@@ -147,6 +152,11 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
     try {
         std::unique_ptr<Poco::Net::HTTPClientSession> sessionPtr = makeHttpSession(settings_);
         Poco::Net::HTTPClientSession& session = *sessionPtr;
+        inFlight_.use(&session);
+        struct Done {
+            InFlight& inFlight;
+            ~Done() { inFlight.use(nullptr); }
+        } done{inFlight_};
         Poco::Net::HTTPRequest request = makeRequest(settings_, Poco::Net::HTTPRequest::HTTP_POST);
         request.setContentType("application/x-protobuf");
         request.set("Accept-Encoding", "gzip");

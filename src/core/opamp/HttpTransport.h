@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/opamp/HttpSession.h"
 #include "core/opamp/Transport.h"
 
 namespace opampsup::opamp {
@@ -48,6 +49,7 @@ class HttpTransport : public Transport {
     bool closing_ = false;
     std::optional<std::string> lastPayload_;
     std::string instanceUid_;
+    InFlight inFlight_;
 };
 
 }  // namespace opampsup::opamp

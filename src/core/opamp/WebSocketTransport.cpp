@@ -103,7 +103,11 @@ void WebSocketTransport::connect() {
         lastPayload_.reset();
         wakeup_ = std::make_shared<Wakeup>();
     }
-    thread_ = std::thread([this] { run(); });
+    inFlight_.start();
+    thread_ = std::thread([this] {
+        run();
+        inFlight_.finished();
+    });
 }
 
 bool WebSocketTransport::send(std::string payload) {
@@ -132,6 +136,7 @@ void WebSocketTransport::close(std::optional<std::string> lastPayload) {
         wakeup->signal();
     }
     if (thread_.joinable()) {
+        inFlight_.stopWithin(kCloseGrace);
         thread_.join();
     }
 }
@@ -162,8 +167,11 @@ void WebSocketTransport::run() {
     Poco::Net::HTTPResponse response;
     std::unique_ptr<Poco::Net::WebSocket> ws;
     try {
+        inFlight_.use(&session);
         ws = std::make_unique<Poco::Net::WebSocket>(session, request, response);
+        inFlight_.use(nullptr);  // the socket now belongs to the WebSocket
     } catch (const Poco::Exception& e) {
+        inFlight_.use(nullptr);
         Disconnect failure{"cannot connect to " + settings_.endpoint + ": " + e.displayText(),
                            std::nullopt, false};
         int status = static_cast<int>(response.getStatus());

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "core/opamp/HttpSession.h"
 #include "core/opamp/Transport.h"
 
 namespace opampsup::opamp {
@@ -59,6 +60,7 @@ class WebSocketTransport : public Transport {
     std::deque<std::string> outbox_;
     std::optional<std::string> lastPayload_;
     std::shared_ptr<Wakeup> wakeup_;
+    InFlight inFlight_;
 };
 
 }  // namespace opampsup::opamp

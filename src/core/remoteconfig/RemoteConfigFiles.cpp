@@ -41,6 +41,8 @@ Loaded loadRemoteConfigFiles(const storage::StateStore& store) {
     loaded.lastWorking = loadMessage<pb::AgentRemoteConfig>(store, kLastWorkingFile, loaded.notes);
     loaded.ownTelemetry =
         loadMessage<pb::ConnectionSettingsOffers>(store, kOwnTelemetryFile, loaded.notes);
+    loaded.opampConnection =
+        loadMessage<pb::ConnectionSettingsOffers>(store, kOpampConnectionFile, loaded.notes);
     return loaded;
 }
 
@@ -52,6 +54,11 @@ void saveRemoteConfig(const storage::StateStore& store, const char* file,
 void saveOwnTelemetryOffers(const storage::StateStore& store,
                             const pb::ConnectionSettingsOffers& offers) {
     store.write(kOwnTelemetryFile, offers.SerializeAsString());
+}
+
+void saveOpampConnection(const storage::StateStore& store,
+                         const pb::ConnectionSettingsOffers& offer) {
+    store.write(kOpampConnectionFile, offer.SerializeAsString());
 }
 
 bool isEmptyConfigMap(const pb::AgentRemoteConfig& config) {

@@ -18,11 +18,14 @@ inline constexpr const char* kLastReceivedFile = "last_recv_remote_config.dat";
 inline constexpr const char* kLastWorkingFile = "last_working_remote_config.dat";
 // The own-telemetry offers (ConnectionSettingsOffers), as the Go supervisor keeps them.
 inline constexpr const char* kOwnTelemetryFile = "last_recv_own_telemetry_config.dat";
+// Ours: the OpAMP connection settings the server offered and that connected (hash + opamp).
+inline constexpr const char* kOpampConnectionFile = "opamp_connection_settings.dat";
 
 struct Loaded {
     std::optional<::opamp::proto::AgentRemoteConfig> lastReceived;
     std::optional<::opamp::proto::AgentRemoteConfig> lastWorking;
     std::optional<::opamp::proto::ConnectionSettingsOffers> ownTelemetry;
+    std::optional<::opamp::proto::ConnectionSettingsOffers> opampConnection;
     // What could not be used (a file that does not decode is set aside), for the log.
     std::vector<std::string> notes;
 };
@@ -34,6 +37,8 @@ void saveRemoteConfig(const storage::StateStore& store, const char* file,
                       const ::opamp::proto::AgentRemoteConfig& config);
 void saveOwnTelemetryOffers(const storage::StateStore& store,
                             const ::opamp::proto::ConnectionSettingsOffers& offers);
+void saveOpampConnection(const storage::StateStore& store,
+                         const ::opamp::proto::ConnectionSettingsOffers& offer);
 
 // Whether the config asks for no collector at all: no files, or only blank ones.
 bool isEmptyConfigMap(const ::opamp::proto::AgentRemoteConfig& config);

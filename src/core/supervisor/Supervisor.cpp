@@ -9,6 +9,7 @@
 #include "core/config/Expansion.h"
 #include "core/effective/ConfigComposer.h"
 #include "core/opamp/Capabilities.h"
+#include "core/opamp/ConnectionOffer.h"
 #include "core/opamp/Hex.h"
 #include "core/opamp/Proxy.h"
 #include "core/remoteconfig/RemoteConfigFiles.h"
@@ -400,6 +401,37 @@ void Supervisor::startClient() {
     if (config_.capabilities.reportsAvailableComponents && components_) {
         state.setAvailableComponents(*components_);
     }
+    if (pendingHealth_) {
+        state.setHealth(*pendingHealth_);
+        pendingHealth_.reset();
+    }
+    if (state_.lastRemoteConfigStatus && config_.capabilities.acceptsRemoteConfig) {
+        state.setRemoteConfigStatus(*state_.lastRemoteConfigStatus);
+    }
+    clientSettings_ = configuredClientSettings();
+    if (committedOffer_ && config_.capabilities.acceptsOpampConnectionSettings) {
+        try {
+            clientSettings_ = opamp::withConnectionOffer(clientSettings_, committedOffer_->opamp(),
+                                                         config::processExpansionSources().env);
+            logger_.info("Connecting with the settings the server offered",
+                         {{"endpoint", clientSettings_.endpoint}});
+            if (config_.capabilities.reportsConnectionSettingsStatus) {
+                pb::ConnectionSettingsStatus status;
+                status.set_last_connection_settings_hash(committedOffer_->hash());
+                status.set_status(pb::ConnectionSettingsStatuses_APPLIED);
+                state.setConnectionSettingsStatus(status);
+            }
+        } catch (const std::invalid_argument& e) {
+            logger_.error("The persisted connection settings cannot be used; using the config's",
+                          {{"error", e.what()}});
+            clientSettings_ = configuredClientSettings();
+        }
+    }
+    client_ = makeClient(clientSettings_, std::move(state));
+    client_->start();
+}
+
+opamp::Client::Settings Supervisor::configuredClientSettings() const {
     opamp::Client::Settings settings;
     settings.endpoint = config_.server.endpoint;
     settings.headers = config_.server.headers;
@@ -407,19 +439,13 @@ void Supervisor::startClient() {
     settings.tls = config_.server.tls;
     auto env = config::processExpansionSources().env;
     settings.proxy = opamp::chooseProxy(config_.server.endpoint, config_.server.proxy, env);
+    return settings;
+}
+
+std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Settings& settings,
+                                                      opamp::AgentState state) {
     opamp::Client::Handlers handlers;
-    handlers.connectionChanged = [this](bool up) {
-        connected_ = up;
-        logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
-        if (up && usingFallback_) {
-            // Only ever before the first connection: a later outage keeps what runs.
-            usingFallback_ = false;
-            if (phase_ == Phase::Running && !applying_ && !stoppedForEmptyConfig_) {
-                logger_.info("Leaving the startup fallback configs for the configured ones");
-                runCollector(true);
-            }
-        }
-    };
+    handlers.connectionChanged = [this](bool up) { onClientConnectionChanged(up); };
     handlers.restart = [this] { onRestartCommand(); };
     handlers.customMessage = [this](const pb::CustomMessage& message) {
         localServer_->sendCustomMessage(message);
@@ -429,19 +455,153 @@ void Supervisor::startClient() {
     handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
         onConnectionSettings(offers);
     };
-    client_ = std::make_unique<opamp::Client>(
+    return std::make_unique<opamp::Client>(
         loop_, settings, std::move(state), handlers, logger_.named("opamp"), [] {
             static thread_local std::mt19937_64 random{std::random_device{}()};
             return std::uniform_real_distribution<double>(0.0, 1.0)(random);
         });
-    if (pendingHealth_) {
-        client_->state().setHealth(*pendingHealth_);
-        pendingHealth_.reset();
+}
+
+void Supervisor::onClientConnectionChanged(bool up) {
+    connected_ = up;
+    logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
+    if (up && pendingOffer_) {
+        // The offered settings work: they are the ones from now on, across restarts.
+        loop_.cancel(pendingOffer_->timer);
+        committedOffer_ = pendingOffer_->offer;
+        pendingOffer_.reset();
+        try {
+            remoteconfig::saveOpampConnection(store_, *committedOffer_);
+        } catch (const std::exception& e) {
+            logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
+        }
+        logger_.info("The offered connection settings work",
+                     {{"endpoint", clientSettings_.endpoint}});
+        setConnectionSettingsStatus(committedOffer_->hash(),
+                                    pb::ConnectionSettingsStatuses_APPLIED);
     }
-    if (state_.lastRemoteConfigStatus && config_.capabilities.acceptsRemoteConfig) {
-        client_->state().setRemoteConfigStatus(*state_.lastRemoteConfigStatus);
+    if (up && usingFallback_) {
+        // Only ever before the first connection: a later outage keeps what runs.
+        usingFallback_ = false;
+        if (phase_ == Phase::Running && !applying_ && !stoppedForEmptyConfig_) {
+            logger_.info("Leaving the startup fallback configs for the configured ones");
+            runCollector(true);
+        }
     }
+}
+
+// An OpAMP connection-settings offer, in the spec's order: kept as a candidate, the client
+// reconnects with it (APPLYING), and it is committed and persisted once the connection
+// works (APPLIED), or the client goes back to the settings it had when it does not connect
+// within server.connection_settings_timeout (FAILED).
+void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& offers) {
+    if (!config_.capabilities.acceptsOpampConnectionSettings) {
+        logger_.warn(
+            "Ignored an OpAMP connection settings offer: "
+            "capabilities.accepts_opamp_connection_settings is off");
+        return;
+    }
+    const std::string& hash = offers.hash();
+    if ((pendingOffer_ && pendingOffer_->offer.hash() == hash && !hash.empty()) ||
+        (!pendingOffer_ && committedOffer_ && committedOffer_->hash() == hash && !hash.empty())) {
+        return;  // sent again
+    }
+    // What the offer leaves out stays as the settings in use have it (a pending offer's, or
+    // the committed one's); the client's settings are rebuilt from the config and that.
+    pb::ConnectionSettingsOffers kept;
+    kept.set_hash(hash);
+    *kept.mutable_opamp() =
+        opamp::mergeConnectionOffer(pendingOffer_     ? pendingOffer_->offer.opamp()
+                                    : committedOffer_ ? committedOffer_->opamp()
+                                                      : pb::OpAMPConnectionSettings(),
+                                    offers.opamp());
+    opamp::Client::Settings candidate;
+    try {
+        candidate = opamp::withConnectionOffer(configuredClientSettings(), kept.opamp(),
+                                               config::processExpansionSources().env);
+    } catch (const std::invalid_argument& e) {
+        logger_.error("Refused an OpAMP connection settings offer", {{"error", e.what()}});
+        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, e.what());
+        return;
+    }
+    if (opamp::sameConnection(candidate, clientSettings_)) {
+        // Nothing about the connection changes (a heartbeat interval, say): no reconnection.
+        clientSettings_ = candidate;
+        if (pendingOffer_) {
+            // It joins the offer being tried, and is committed (and reported) with it.
+            const std::string pendingHash = pendingOffer_->offer.hash();
+            pendingOffer_->offer = kept;
+            pendingOffer_->offer.set_hash(pendingHash);
+            return;
+        }
+        committedOffer_ = kept;
+        try {
+            remoteconfig::saveOpampConnection(store_, kept);
+        } catch (const std::exception& e) {
+            logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
+        }
+        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_APPLIED);
+        return;
+    }
+    // What a failure goes back to: the settings before any offer still being tried.
+    const opamp::Client::Settings previous =
+        pendingOffer_ ? pendingOffer_->previous : clientSettings_;
+    if (pendingOffer_) {
+        loop_.cancel(pendingOffer_->timer);
+        pendingOffer_.reset();
+    }
+    setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_APPLYING);
+    logger_.info("Trying the OpAMP connection settings the server offered",
+                 {{"endpoint", candidate.endpoint}});
+    PendingOffer pending{kept, previous, {}};
+    pending.timer = loop_.postAfter(
+        config_.server.connectionSettingsTimeout,
+        [this, hash, alive = std::weak_ptr<bool>(alive_)] {
+            if (!alive.lock() || !pendingOffer_ || pendingOffer_->offer.hash() != hash ||
+                phase_ == Phase::ShuttingDown) {
+                return;
+            }
+            const std::string reason =
+                "could not connect to " + clientSettings_.endpoint + " within " +
+                config::formatGoDuration(config_.server.connectionSettingsTimeout) + "; back to " +
+                pendingOffer_->previous.endpoint;
+            logger_.error("The offered connection settings do not work", {{"error", reason}});
+            opamp::Client::Settings back = pendingOffer_->previous;
+            pendingOffer_.reset();
+            switchClient(back);
+            setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, reason);
+        });
+    pendingOffer_ = std::move(pending);
+    // The offer arrived inside the client's message handling: switch after it returns.
+    loop_.post([this, candidate, hash, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock() && pendingOffer_ && pendingOffer_->offer.hash() == hash &&
+            phase_ != Phase::ShuttingDown) {
+            switchClient(candidate);
+        }
+    });
+}
+
+void Supervisor::switchClient(const opamp::Client::Settings& settings) {
+    opamp::AgentState state = client_->state();
+    client_->stop();
+    connected_ = false;
+    clientSettings_ = settings;
+    client_ = makeClient(settings, std::move(state));
     client_->start();
+}
+
+void Supervisor::setConnectionSettingsStatus(const std::string& hash,
+                                             pb::ConnectionSettingsStatuses status,
+                                             const std::string& error) {
+    if (!config_.capabilities.reportsConnectionSettingsStatus || !client_) {
+        return;
+    }
+    pb::ConnectionSettingsStatus s;
+    s.set_last_connection_settings_hash(hash);
+    s.set_status(status);
+    s.set_error_message(error);
+    client_->state().setConnectionSettingsStatus(s);
+    client_->flush();
 }
 
 effective::ComposeResult Supervisor::compose(
@@ -730,6 +890,9 @@ effective::OwnTelemetrySection Supervisor::ownTelemetrySection() const {
 // Own telemetry offers: kept, persisted, and rendered into the collector's config; the
 // collector restarts only when its config changes.
 void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers) {
+    if (offers.has_opamp()) {
+        onOpampOffer(offers);
+    }
     if (!effective::mergeOwnTelemetryOffer(ownTelemetry_, offers)) {
         return;
     }
@@ -758,6 +921,7 @@ void Supervisor::loadRemoteConfigState() {
         logger_.error("Persisted remote config state is unusable", {{"problem", note}});
     }
     ownTelemetry_ = loaded.ownTelemetry.value_or(pb::ConnectionSettingsOffers());
+    committedOffer_ = loaded.opampConnection;
     if (!config_.capabilities.acceptsRemoteConfig) {
         return;
     }
@@ -1075,6 +1239,10 @@ void Supervisor::shutdown(std::function<void()> done) {
     }
     validator_->cancel();
     validatingHash_.reset();
+    if (pendingOffer_) {
+        loop_.cancel(pendingOffer_->timer);
+        pendingOffer_.reset();
+    }
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();

@@ -82,6 +82,16 @@ class Supervisor {
     void startStatusServer();
     localstatus::StatusSnapshot statusSnapshot() const;
     void onConnectionSettings(const ::opamp::proto::ConnectionSettingsOffers& offers);
+    // Connection-settings offers for the OpAMP connection: see onOpampOffer in the .cpp.
+    opamp::Client::Settings configuredClientSettings() const;
+    std::unique_ptr<opamp::Client> makeClient(const opamp::Client::Settings& settings,
+                                              opamp::AgentState state);
+    void onOpampOffer(const ::opamp::proto::ConnectionSettingsOffers& offers);
+    void switchClient(const opamp::Client::Settings& settings);
+    void onClientConnectionChanged(bool up);
+    void setConnectionSettingsStatus(const std::string& hash,
+                                     ::opamp::proto::ConnectionSettingsStatuses status,
+                                     const std::string& error = "");
     effective::OwnTelemetrySection ownTelemetrySection() const;
     void onNewInstanceUid(const opamp::Uuid& uid);
 
@@ -169,6 +179,16 @@ class Supervisor {
     std::optional<Probation> probation_;
     // The own-telemetry offers in force (own_metrics, own_logs, own_traces).
     ::opamp::proto::ConnectionSettingsOffers ownTelemetry_;
+    // The OpAMP connection: the settings in use, the committed offer they come from (if
+    // any), and an offer being tried (with what to go back to).
+    opamp::Client::Settings clientSettings_;
+    std::optional<::opamp::proto::ConnectionSettingsOffers> committedOffer_;
+    struct PendingOffer {
+        ::opamp::proto::ConnectionSettingsOffers offer;  // hash + the merged opamp settings
+        opamp::Client::Settings previous;                // what a failure goes back to
+        EventLoop::TimerId timer{};
+    };
+    std::optional<PendingOffer> pendingOffer_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
