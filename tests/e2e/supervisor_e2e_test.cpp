@@ -1114,6 +1114,34 @@ TEST_P(RemoteConfig, ConnectionSettingsOfferMovesToAnotherServerAndABadOneFallsB
                           other.endpoint(GetParam())));
 }
 
+// As upstream's TestSupervisorDoesNotTightlyLoopWhenRestoredLastWorkingRemoteConfigFails: a
+// restored config that fails in its turn is restarted with the crash backoff, never in a
+// tight loop.
+TEST_P(RemoteConfig, ARestoredConfigThatFailsIsRestartedWithBackoff) {
+    auto supervisor = startSupervisor(remoteConfig());
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    // Healthy at first (so APPLIED and the last working one), then it crashes after 1 s.
+    const std::string fragile = server_.pushConfig(
+        uid, "", producing(dir_.path() / "fragile.jsonl", "    crash_after: 1s\n"));
+    ASSERT_TRUE(waitForStatus(uid, fragile, pb::RemoteConfigStatuses_APPLIED))
+        << logOf(*supervisor);
+    // A config that cannot start: FAILED, and back to the fragile one.
+    const std::string broken = server_.pushConfig(uid, "", producing("/nonexistent-dir/out.jsonl"));
+    ASSERT_TRUE(waitForStatus(uid, broken, pb::RemoteConfigStatuses_FAILED)) << logOf(*supervisor);
+    // It crashes again and again, and each restart waits longer: the third is announced
+    // at least 2 s away (restart_backoff: 1 s doubling, with jitter down to half a step).
+    auto third = waitForHealth(
+        uid,
+        [](const pb::ComponentHealth& h) {
+            return h.last_error().find(", attempt 3") != std::string::npos;
+        },
+        std::chrono::seconds(30));
+    ASSERT_TRUE(third) << logOf(*supervisor);
+    EXPECT_THAT(third->last_error(), HasSubstr("the collector exited with exit code 2"));
+    EXPECT_THAT(third->last_error(), ::testing::ContainsRegex("restarting in [2-4] s, attempt 3"));
+}
+
 // With automatic_config_rollback off (the Go supervisor's default), a failed config stays:
 // FAILED is reported, and no last working config is kept.
 TEST_P(RemoteConfig, WithoutRollbackAFailedConfigStays) {
