@@ -779,6 +779,13 @@ TEST_P(RemoteConfig, RestrictionsRefuseAConfigWithoutTouchingTheCollector) {
     const std::size_t before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }));
 
+    // A refused config never becomes the last received one: a restart cannot run it.
+    {
+        storage::StateStore store(storage());
+        remoteconfig::Loaded saved = remoteconfig::loadRemoteConfigFiles(store);
+        ASSERT_TRUE(saved.lastReceived);
+        EXPECT_EQ(opamp::hex(saved.lastReceived->config_hash()), hash);
+    }
     // The refusal is persisted as upstream persists statuses, and a restart runs the good
     // config and says at once that the refused one FAILED.
     YAML::Node state = YAML::LoadFile((storage() / "persistent_state.yaml").string());

@@ -154,6 +154,17 @@ TEST_F(CommanderTest, RestartStopsThenStartsWithTheNewSpec) {
     EXPECT_TRUE(commander->running());
 }
 
+TEST_F(CommanderTest, AStopDuringARestartWins) {
+    commander->start(spec("a.yaml"));
+    commander->restart(spec("b.yaml"));
+    bool stopped = false;
+    commander->stop([&] { stopped = true; });
+    exit(0);
+    EXPECT_TRUE(stopped);
+    EXPECT_EQ(launcher.specs.size(), 1U) << "the restart started a collector after the stop";
+    EXPECT_FALSE(commander->running());
+}
+
 TEST_F(CommanderTest, ReloadSignalsTheRunningCollectorOnly) {
     EXPECT_FALSE(commander->reload());  // none runs
     commander->start(spec("a.yaml"));

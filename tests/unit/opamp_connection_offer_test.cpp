@@ -1,3 +1,5 @@
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "core/opamp/ConnectionOffer.h"
@@ -58,6 +60,15 @@ TEST(ConnectionOffer, ABadEndpointOrProxyIsRefusedNamingTheField) {
             e.what(),
             "destination_endpoint \"ftp://x\" is not a ws://, wss://, http:// or https:// URL");
     }
+    pb::OpAMPConnectionSettings port;
+    port.set_destination_endpoint("wss://h:99999/v1/opamp");
+    EXPECT_THROW(withConnectionOffer(configured(), port, kNoEnv), std::invalid_argument);
+    pb::OpAMPConnectionSettings bracket;
+    bracket.set_destination_endpoint("ws://[::1");
+    EXPECT_THROW(withConnectionOffer(configured(), bracket, kNoEnv), std::invalid_argument);
+    pb::OpAMPConnectionSettings heartbeat;
+    heartbeat.set_heartbeat_interval_seconds(std::numeric_limits<std::uint64_t>::max());
+    EXPECT_THROW(withConnectionOffer(configured(), heartbeat, kNoEnv), std::invalid_argument);
     pb::OpAMPConnectionSettings proxy;
     proxy.mutable_proxy()->set_url("::not a url::");
     EXPECT_THROW(withConnectionOffer(configured(), proxy, kNoEnv), std::invalid_argument);

@@ -165,6 +165,34 @@ TEST(Restrictions, ExportersSendOnlyToAllowedHosts) {
               std::nullopt);
 }
 
+TEST(Restrictions, SelfReferringAndExplodingAliasesAreRefusedNotWalkedForever) {
+    auto cycle = check({}, "receivers: &a\n  loop: [*a]\n");
+    ASSERT_TRUE(cycle);
+    EXPECT_NE(cycle->find("nests deeper than 100 levels"), std::string::npos) << *cycle;
+    std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    char previous = 'a';
+    for (char name = 'b'; name <= 'h'; ++name) {
+        laughs += std::string(1, name) + ": &" + name + " [";
+        for (int i = 0; i < 10; ++i) {
+            laughs += std::string(i ? ", *" : "*") + previous;
+        }
+        laughs += "]\n";
+        previous = name;
+    }
+    auto exploding = check({}, laughs);
+    ASSERT_TRUE(exploding);
+    EXPECT_NE(exploding->find("expands to more than 1000000 values"), std::string::npos)
+        << *exploding;
+}
+
+TEST(Restrictions, AMergeKeyCannotSmuggleInADeniedComponent) {
+    RemoteConfigRestrictions rules;
+    rules.components["exporters"].deny = {"file"};
+    auto v = check(rules, "base: &base\n  file: {path: /tmp/x}\nexporters:\n  <<: *base\n");
+    ASSERT_TRUE(v);
+    EXPECT_NE(v->find("uses a YAML merge key (<<)"), std::string::npos) << *v;
+}
+
 TEST(Restrictions, SizeCountsEveryFile) {
     RemoteConfigRestrictions rules;
     rules.maxConfigBytes = 20;

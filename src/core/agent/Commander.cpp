@@ -69,7 +69,7 @@ void Commander::restart(LaunchSpec spec) {
         return;
     }
     startAfterStop_ = true;
-    stop();
+    stopProcess({});
 }
 
 bool Commander::reload() {
@@ -123,6 +123,12 @@ void Commander::launch() {
 }
 
 void Commander::stop(std::function<void()> done) {
+    // A stop wins over a restart still waiting for the old process to exit.
+    startAfterStop_ = false;
+    stopProcess(std::move(done));
+}
+
+void Commander::stopProcess(std::function<void()> done) {
     cancelTimer(restartTimer_);
     if (done) {
         onStopped_.push_back(std::move(done));

@@ -58,6 +58,7 @@ class Commander {
 
   private:
     void launch();
+    void stopProcess(std::function<void()> done);
     void onExit(std::uint64_t generation, ExitStatus status);
     void scheduleRestart(CrashPolicy::Decision decision);
     void cancelTimer(std::optional<supervisor::Scheduler::TimerId>& timer);

@@ -1,5 +1,7 @@
 #include "core/opamp/Client.h"
 
+#include "core/opamp/ConnectionOffer.h"
+
 namespace opampsup::opamp {
 
 namespace pb = ::opamp::proto;
@@ -202,7 +204,10 @@ void Client::onMessage(const std::string& payload) {
         constexpr std::uint64_t kNeeded =
             ::opamp::proto::AgentCapabilities_ReportsHeartbeat |
             ::opamp::proto::AgentCapabilities_AcceptsOpAMPConnectionSettings;
-        if (seconds > 0 && (state_.capabilities() & kNeeded) == kNeeded) {
+        if (seconds > kMaxHeartbeatSeconds) {
+            logger_.warn("Ignored an offered heartbeat interval of more than a day",
+                         {{"seconds", std::to_string(seconds)}});
+        } else if (seconds > 0 && (state_.capabilities() & kNeeded) == kNeeded) {
             logger_.info("The server set the heartbeat interval",
                          {{"seconds", std::to_string(seconds)}});
             setHeartbeatInterval(

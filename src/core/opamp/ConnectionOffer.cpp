@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
 namespace opampsup::opamp {
 namespace pb = ::opamp::proto;
 
@@ -54,6 +57,15 @@ Client::Settings withConnectionOffer(Client::Settings base, const pb::OpAMPConne
             throw std::invalid_argument("destination_endpoint \"" + e +
                                         "\" is not a ws://, wss://, http:// or https:// URL");
         }
+        try {
+            Poco::URI uri(e);
+            if (uri.getHost().empty()) {
+                throw std::invalid_argument("destination_endpoint \"" + e + "\" has no host");
+            }
+        } catch (const Poco::Exception& bad) {
+            throw std::invalid_argument("destination_endpoint \"" + e +
+                                        "\" is not a valid URL: " + bad.message());
+        }
         base.endpoint = e;
     }
     if (o.has_headers()) {
@@ -97,6 +109,11 @@ Client::Settings withConnectionOffer(Client::Settings base, const pb::OpAMPConne
                 throw std::invalid_argument(std::string("proxy: ") + e.what());
             }
         }
+    }
+    if (o.heartbeat_interval_seconds() > kMaxHeartbeatSeconds) {
+        throw std::invalid_argument("heartbeat_interval_seconds " +
+                                    std::to_string(o.heartbeat_interval_seconds()) +
+                                    " is more than a day");
     }
     if (o.heartbeat_interval_seconds() > 0) {
         base.heartbeatInterval = std::chrono::seconds(

@@ -5,6 +5,7 @@
 // and heartbeat the server wants the agent to use from now on. What the offer leaves out
 // stays as it was; the supervisor's own settings (user agent, backoff) always stay.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "opamp.pb.h"
 
 namespace opampsup::opamp {
+
+// The longest heartbeat interval taken from a server: a day.
+inline constexpr std::uint64_t kMaxHeartbeatSeconds = 86400;
 
 // Throws std::invalid_argument when the offer cannot be used (an endpoint that is not
 // ws://, wss://, http:// or https://, a proxy URL that does not parse), naming the field.

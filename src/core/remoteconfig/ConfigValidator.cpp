@@ -94,9 +94,14 @@ void ConfigValidator::validate(const std::vector<std::filesystem::path>& configF
     try {
         run->process = launcher_.launch(spec, std::move(callbacks));
     } catch (const std::exception& e) {
-        std::function<void(Validation)> callback = std::move(run->done);
-        loop_.post([callback, reason = std::string(e.what())] {
-            callback({Validation::Outcome::Failed, "cannot run the validate command: " + reason});
+        // Reported through finish(), so a cancel() before it runs still suppresses it.
+        run_ = std::move(run);
+        loop_.post([this, generation, reason = std::string(e.what()),
+                    alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) {
+                finish(generation,
+                       {Validation::Outcome::Failed, "cannot run the validate command: " + reason});
+            }
         });
         return;
     }

@@ -175,8 +175,20 @@ class Checker {
         std::string key;            // the nearest map key above the value
     };
 
-    void walk(const YAML::Node& node, const std::string& path, Context context) {
+    void walk(const YAML::Node& node, const std::string& path, Context context, int depth = 1) {
         if (violation_) {
+            return;
+        }
+        // YAML aliases can make a document refer to itself, or expand to billions of
+        // values: bounded here, since everything after this walks the document too.
+        if (depth > kMaxDepth) {
+            violation_ = where_ + path + " nests deeper than " + std::to_string(kMaxDepth) +
+                         " levels (a YAML alias that refers to itself?); refused";
+            return;
+        }
+        if (++visited_ > kMaxValues) {
+            violation_ = where_ + "expands to more than " + std::to_string(kMaxValues) +
+                         " values through YAML aliases; refused";
             return;
         }
         if (node.IsMap()) {
@@ -188,11 +200,11 @@ class Checker {
                     inner.componentType = key.substr(0, key.find('/'));
                 }
                 inner.key = key;
-                walk(entry.second, path + "::" + key, inner);
+                walk(entry.second, path + "::" + key, inner, depth + 1);
             }
         } else if (node.IsSequence()) {
             for (std::size_t i = 0; i < node.size(); ++i) {
-                walk(node[i], path + "[" + std::to_string(i) + "]", context);
+                walk(node[i], path + "[" + std::to_string(i) + "]", context, depth + 1);
             }
         } else if (node.IsScalar()) {
             scalar(node.Scalar(), path, context);
@@ -245,6 +257,11 @@ class Checker {
         const std::string prefix = "remote_config_restrictions.components." + kind;
         for (const auto& entry : section) {
             const std::string id = entry.first.Scalar();
+            if (id == "<<") {
+                // The collector expands YAML merge keys; what they bring in is not listed here.
+                return prefix + ": " + where_ + kind +
+                       " uses a YAML merge key (<<), which the component rules cannot check";
+            }
             const std::string type = id.substr(0, id.find('/'));
             for (const std::string& glob : rule->second.deny) {
                 if (globMatch(glob, type)) {
@@ -263,9 +280,13 @@ class Checker {
         return std::nullopt;
     }
 
+    static constexpr int kMaxDepth = 100;
+    static constexpr std::size_t kMaxValues = 1000000;
+
     const config::RemoteConfigRestrictions& rules_;
     std::string where_;
     std::optional<std::string> violation_;
+    std::size_t visited_ = 0;
 };
 
 }  // namespace

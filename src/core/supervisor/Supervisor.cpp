@@ -163,7 +163,7 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             applyFailed(error + "; its last output:\n" + output_->tail(2048));
             return;
         }
-        if (probation_ && crashedOnProbation(error, restart)) {
+        if (probation_ && crashedOnProbation(error)) {
             return;
         }
         error += "; " + agent::CrashPolicy::describe(restart);
@@ -583,10 +583,25 @@ void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& offers) {
 
 void Supervisor::switchClient(const opamp::Client::Settings& settings) {
     opamp::AgentState state = client_->state();
+    std::unique_ptr<opamp::Client> next;
+    try {
+        next = makeClient(settings, state);
+    } catch (const std::exception& e) {
+        // Settings no transport can use: keep the client there is.
+        logger_.error("Cannot use the offered connection settings", {{"error", e.what()}});
+        if (pendingOffer_) {
+            loop_.cancel(pendingOffer_->timer);
+            const std::string hash = pendingOffer_->offer.hash();
+            clientSettings_ = pendingOffer_->previous;
+            pendingOffer_.reset();
+            setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, e.what());
+        }
+        return;
+    }
     client_->stop();
     connected_ = false;
     clientSettings_ = settings;
-    client_ = makeClient(settings, std::move(state));
+    client_ = std::move(next);
     client_->start();
 }
 
@@ -908,7 +923,16 @@ void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers
     if (phase_ != Phase::Running || stoppedForEmptyConfig_) {
         return;
     }
-    if (compose(remoteConfig_).yaml == runningYaml_) {
+    // A rotated certificate keeps its file name: the files count as much as the YAML.
+    bool filesChanged = false;
+    for (const auto& [name, pem] : section.files) {
+        try {
+            filesChanged = filesChanged || store_.read(name) != pem;
+        } catch (const std::exception&) {
+            filesChanged = true;
+        }
+    }
+    if (!filesChanged && compose(remoteConfig_).yaml == runningYaml_) {
         return;
     }
     logger_.info("The collector's own telemetry settings changed: restarting it");
@@ -981,9 +1005,7 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
         return;  // the server sent it again while it is being applied
     }
     logger_.info("Received a remote config", {{"hash", opamp::hex(hash)}});
-    probation_.reset();
-    validator_->cancel();
-    validatingHash_.reset();
+    cancelValidation();
     try {
         remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastReceivedFile, config);
     } catch (const std::exception& e) {
@@ -997,13 +1019,12 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     }
     if (std::optional<std::string> broken = restrictionBroken(config)) {
         logger_.error("Refused a remote config", {{"hash", opamp::hex(hash)}, {"rule", *broken}});
-        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, *broken);
+        refused(hash, *broken);
         return;
     }
     effective::ComposeResult candidate = compose(config);
     if (candidate.error) {
-        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
-                              "cannot compose the collector's config: " + *candidate.error);
+        refused(hash, "cannot compose the collector's config: " + *candidate.error);
         return;
     }
     if (candidate.yaml == runningYaml_ && commander_->running() && !applying_) {
@@ -1031,18 +1052,14 @@ void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
     try {
         store_.write(file, candidateYaml);
     } catch (const std::exception& e) {
-        setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED,
-                              std::string("cannot write the config to validate: ") + e.what());
+        refused(hash, std::string("cannot write the config to validate: ") + e.what());
         return;
     }
     validatingHash_ = hash;
-    validator_->validate({store_.pathOf(file)}, [this, config, file](remoteconfig::Validation v) {
+    validateFile_ = file;
+    validator_->validate({store_.pathOf(file)}, [this, config](remoteconfig::Validation v) {
         validatingHash_.reset();
-        try {
-            store_.remove(file);
-        } catch (const std::exception& e) {
-            logger_.warn("Cannot remove the validated config", {{"error", e.what()}});
-        }
+        removeValidateFile();
         const std::string& checked = config.config_hash();
         using Outcome = remoteconfig::Validation::Outcome;
         switch (v.outcome) {
@@ -1051,10 +1068,10 @@ void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
                 return;
             case Outcome::Unsupported:
                 if (config_.agent.validateConfig.value_or(false)) {
-                    setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
-                                          "agent.validate_config is on, but the collector has no "
-                                          "validate command: " +
-                                              v.detail);
+                    refused(checked,
+                            "agent.validate_config is on, but the collector has no validate "
+                            "command: " +
+                                v.detail);
                     return;
                 }
                 validateUnsupported_ = true;
@@ -1066,15 +1083,47 @@ void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
             case Outcome::Invalid:
                 logger_.error("The collector refused the remote config",
                               {{"hash", opamp::hex(checked)}, {"error", v.detail}});
-                setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
-                                      "the collector refused the config: " + v.detail);
+                refused(checked, "the collector refused the config: " + v.detail);
                 return;
             case Outcome::Failed:
-                setRemoteConfigStatus(checked, pb::RemoteConfigStatuses_FAILED,
-                                      "cannot validate the config: " + v.detail);
+                refused(checked, "cannot validate the config: " + v.detail);
                 return;
         }
     });
+}
+
+void Supervisor::cancelValidation() {
+    validator_->cancel();
+    validatingHash_.reset();
+    removeValidateFile();
+}
+
+void Supervisor::removeValidateFile() {
+    if (validateFile_.empty()) {
+        return;
+    }
+    try {
+        store_.remove(validateFile_);
+    } catch (const std::exception& e) {
+        logger_.warn("Cannot remove the validated config", {{"error", e.what()}});
+    }
+    validateFile_.clear();
+}
+
+// A config refused before it ran is FAILED, and last_recv_remote_config.dat goes back to
+// the config that runs: a restart must never run what was refused, whatever status comes
+// after.
+void Supervisor::refused(const std::string& hash, const std::string& reason) {
+    try {
+        if (remoteConfig_) {
+            remoteconfig::saveRemoteConfig(store_, remoteconfig::kLastReceivedFile, *remoteConfig_);
+        } else {
+            store_.remove(remoteconfig::kLastReceivedFile);
+        }
+    } catch (const std::exception& e) {
+        logger_.error("Cannot restore the last received remote config", {{"error", e.what()}});
+    }
+    setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_FAILED, reason);
 }
 
 void Supervisor::beginApply(const pb::AgentRemoteConfig& config) {
@@ -1083,6 +1132,7 @@ void Supervisor::beginApply(const pb::AgentRemoteConfig& config) {
         loop_.cancel(applying_->timer);
     }
     remoteConfig_ = config;
+    probation_.reset();
     setRemoteConfigStatus(hash, pb::RemoteConfigStatuses_APPLYING);
     applying_ = Apply{hash, {}, false, false, {}};
     applying_->timer = loop_.postAfter(
@@ -1110,6 +1160,7 @@ void Supervisor::applyEmptyConfig(const pb::AgentRemoteConfig& config) {
         applying_.reset();
     }
     remoteConfig_ = config;
+    probation_.reset();
     logger_.info("The remote config is empty: stopping the collector",
                  {{"hash", opamp::hex(config.config_hash())}});
     stopForEmptyConfig();
@@ -1186,11 +1237,11 @@ void Supervisor::commitWorkingConfig() {
 
 // S7: a config that became healthy but then crashes again and again, with no stable run in
 // between, is no working config: it is FAILED and the one before it runs again.
-bool Supervisor::crashedOnProbation(const std::string& error,
-                                    const agent::CrashPolicy::Decision& restart) {
+bool Supervisor::crashedOnProbation(const std::string& error) {
     constexpr int kCrashesBeforeRollback = 3;
-    if (restart.attempt == 1 && probation_->crashes > 0) {
-        probation_.reset();  // the crash count started afresh: it had a stable run
+    if (std::chrono::system_clock::now() - collectorStartedAt_ >=
+        config_.agent.restartBackoff.resetAfter) {
+        probation_.reset();  // this run was a stable one: the config works
         return false;
     }
     if (++probation_->crashes < kCrashesBeforeRollback || !config_.agent.automaticConfigRollback) {
@@ -1237,8 +1288,7 @@ void Supervisor::shutdown(std::function<void()> done) {
         loop_.cancel(applying_->timer);
         applying_.reset();
     }
-    validator_->cancel();
-    validatingHash_.reset();
+    cancelValidation();
     if (pendingOffer_) {
         loop_.cancel(pendingOffer_->timer);
         pendingOffer_.reset();

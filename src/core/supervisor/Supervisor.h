@@ -106,13 +106,16 @@ class Supervisor {
     void validateThenApply(const ::opamp::proto::AgentRemoteConfig& config,
                            const std::string& candidateYaml);
     void beginApply(const ::opamp::proto::AgentRemoteConfig& config);
+    void cancelValidation();
+    void removeValidateFile();
+    void refused(const std::string& hash, const std::string& reason);
     void applyEmptyConfig(const ::opamp::proto::AgentRemoteConfig& config);
     void stopForEmptyConfig();
     void onApplyHealth(const ::opamp::proto::ComponentHealth& health);
     void applySucceeded();
     void applyFailed(const std::string& reason);
     void commitWorkingConfig();
-    bool crashedOnProbation(const std::string& error, const agent::CrashPolicy::Decision& restart);
+    bool crashedOnProbation(const std::string& error);
     void setRemoteConfigStatus(const std::string& hash, ::opamp::proto::RemoteConfigStatuses status,
                                const std::string& error = "");
 
@@ -160,6 +163,7 @@ class Supervisor {
     bool usingFallback_ = false;
     std::unique_ptr<remoteconfig::ConfigValidator> validator_;
     std::optional<std::string> validatingHash_;
+    std::string validateFile_;          // the candidate being validated, in the storage directory
     bool validateUnsupported_ = false;  // the collector has no validate command
     struct Apply {
         std::string hash;
