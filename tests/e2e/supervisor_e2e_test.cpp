@@ -715,9 +715,20 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
     ASSERT_EQ(supervisor->waitExit(), 0);
     server_.server().stop();
     std::filesystem::remove(good);
+    std::map<std::string, std::string> persisted;
+    for (const char* name : {"last_recv_remote_config.dat", "last_working_remote_config.dat",
+                             "persistent_state.yaml"}) {
+        persisted[name] = readFile(storage() / name);
+    }
     auto again = startSupervisor(config);
     ASSERT_TRUE(waitUntil([&] { return testing::completeLines(good).size() >= 2; }))
         << logOf(*again);
+    // The restart read the persisted state and changed none of it.
+    for (const auto& [name, bytes] : persisted) {
+        EXPECT_EQ(readFile(storage() / name), bytes) << name;
+    }
+    EXPECT_EQ(persisted["last_recv_remote_config.dat"], sent)
+        << "the refused configs must not have replaced the good one";
 }
 
 // A config whose collector does not become healthy in agent.config_apply_timeout fails

@@ -63,6 +63,17 @@ int protocolVersion(const std::string& version) {
     return TLS1_2_VERSION;
 }
 
+// Poco's context from files; an unreadable file is an error naming the settings.
+Poco::Net::Context::Ptr newContext(Poco::Net::Context::Usage usage,
+                                   const Poco::Net::Context::Params& params,
+                                   const std::string& section) {
+    try {
+        return new Poco::Net::Context(usage, params);
+    } catch (const Poco::Exception& e) {
+        throw std::runtime_error("cannot set up TLS from " + section + ": " + e.displayText());
+    }
+}
+
 // TLS 1.2 unless min_version says otherwise; no maximum unless max_version sets one.
 void applyVersions(SSL_CTX* ctx, const std::string& minVersion, const std::string& maxVersion,
                    const std::string& section) {
@@ -167,12 +178,8 @@ Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
     params.caLocation = s.caFile;
     params.certificateFile = s.certFile;
     params.privateKeyFile = s.keyFile;
-    Poco::Net::Context::Ptr context;
-    try {
-        context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
-    } catch (const Poco::Exception& e) {
-        throw std::runtime_error("cannot set up TLS from server.tls: " + e.displayText());
-    }
+    Poco::Net::Context::Ptr context =
+        newContext(Poco::Net::Context::TLS_CLIENT_USE, params, "server.tls");
     // OpenSSL checks the name during the handshake (below). Poco's own check is off: it
     // resolves the certificate's names through DNS, which can hang and proves less.
     context->enableExtendedCertificateVerification(false);
@@ -213,12 +220,8 @@ Poco::Net::Context::Ptr makeServerTlsContext(const config::TlsServerSettings& s,
     params.caLocation = s.clientCaFile;
     params.certificateFile = s.certFile;
     params.privateKeyFile = s.keyFile;
-    Poco::Net::Context::Ptr context;
-    try {
-        context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-    } catch (const Poco::Exception& e) {
-        throw std::runtime_error("cannot set up TLS from " + section + ": " + e.displayText());
-    }
+    Poco::Net::Context::Ptr context =
+        newContext(Poco::Net::Context::TLS_SERVER_USE, params, section);
     SSL_CTX* ctx = context->sslContext();
     if (!s.certPem.empty() || !s.keyPem.empty()) {
         useCertificatePem(ctx, s.certPem, s.keyPem, section);
