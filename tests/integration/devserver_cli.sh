@@ -16,6 +16,16 @@ set +e
 set -e
 [ "$rc" -eq 2 ] || fail "unknown option exited $rc, not 2"
 grep -q 'unknown option --bogus' "$dir/err" || fail "unknown option message"
+set +e
+"$bin" --csr-ca-cert ca.pem >/dev/null 2>"$dir/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--csr-ca-cert without --csr-ca-key exited $rc, not 2"
+grep -q -- '--csr-ca-cert and --csr-ca-key go together' "$dir/err" || fail "CSR CA message"
+set +e
+"$bin" --csr-validity-days 0 >/dev/null 2>"$dir/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--csr-validity-days 0 exited $rc, not 2"
+grep -q 'expected a number of days' "$dir/err" || fail "CSR validity message"
 
 "$bin" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --quiet >"$dir/out" 2>&1 &
 pid=$!

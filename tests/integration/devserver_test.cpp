@@ -1,13 +1,24 @@
-// The dev server's own behaviour: how it answers agents, its admin API, files, faults and
-// mTLS. Agents here are raw transports, so each test controls exactly what is sent.
+// The dev server's own behaviour: how it answers agents, its admin API, files, faults,
+// mTLS and CSR signing. Agents here are raw transports, so each test controls exactly what
+// is sent.
+
+#include <filesystem>
+#include <utility>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/SHA2Engine.h>
 #include <Poco/StreamCopier.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
+#include "CsrSigner.h"
+#include "core/opamp/CertificateRequest.h"
 #include "core/opamp/Transport.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
@@ -49,6 +60,9 @@ class RawAgent {
     ~RawAgent() { transport_->close(); }
 
     bool waitConnected() { return connected_.pop().has_value(); }
+    bool send(const pb::AgentToServer& message) {
+        return transport_->send(message.SerializeAsString());
+    }
     std::optional<pb::ServerToAgent> exchange(const pb::AgentToServer& message) {
         if (!transport_->send(message.SerializeAsString())) {
             return std::nullopt;
@@ -252,6 +266,276 @@ TEST(DevServerTls, RequiresAClientCertificateWhenGivenAClientCa) {
     ASSERT_TRUE(agent.waitConnected());
     EXPECT_TRUE(agent.exchange(message(1, true)));
 }
+
+// The agent-initiated CSR flow.
+
+const std::string kOtherUid = "018fe0c4-0000-7000-8000-000000000001";
+
+pb::AgentToServer withCsr(pb::AgentToServer m, const std::string& csrPem) {
+    m.mutable_connection_settings_request()
+        ->mutable_opamp()
+        ->mutable_certificate_request()
+        ->set_csr(csrPem);
+    return m;
+}
+
+std::string sha256(const std::string& bytes) {
+    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+    sha.update(bytes.data(), static_cast<unsigned>(bytes.size()));
+    const auto& digest = sha.digest();
+    return std::string(digest.begin(), digest.end());
+}
+
+template <auto Free>
+struct Deleter {
+    template <typename T>
+    void operator()(T* p) const {
+        Free(p);
+    }
+};
+using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
+
+Cert parseCert(const std::string& pem) {
+    std::unique_ptr<BIO, Deleter<BIO_free>> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// Whether `certPem` verifies as a TLS client certificate issued by `caPem`.
+bool verifiesAsClient(const std::string& certPem, const std::string& caPem) {
+    Cert cert = parseCert(certPem);
+    Cert ca = parseCert(caPem);
+    if (!cert || !ca) {
+        return false;
+    }
+    std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>> store(X509_STORE_new());
+    std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>> context(X509_STORE_CTX_new());
+    X509_STORE_add_cert(store.get(), ca.get());
+    X509_STORE_CTX_init(context.get(), store.get(), cert.get(), nullptr);
+    X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
+    return X509_verify_cert(context.get()) == 1;
+}
+
+devserver::DevServer::Options withCsrCa(const testing::TestPki& pki) {
+    devserver::DevServer::Options options;
+    options.csrCaCertFile = pki.caCert.string();
+    options.csrCaKeyFile = pki.caKey.string();
+    return options;
+}
+
+class DevServerCsrTest : public ::testing::TestWithParam<std::string> {
+  protected:
+    DevServerCsrTest() : pki_(dir_.path(), {}), server_(withCsrCa(pki_)) {}
+
+    testing::TempDir dir_;
+    testing::TestPki pki_;
+    testing::DevServerFixture server_;
+};
+
+TEST_P(DevServerCsrTest, SignsTheAgentsOwnCsrIntoAConnectionSettingsOffer) {
+    RawAgent agent(server_.endpoint(GetParam()));
+    ASSERT_TRUE(agent.waitConnected());
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::EcP256, kUid.toString(), {"Example"},
+                                             {"agent.example.com"});
+    auto before = std::chrono::system_clock::now();
+    auto answer = agent.exchange(withCsr(message(1, true), csr.csrPem));
+    ASSERT_TRUE(answer);
+    ASSERT_FALSE(answer->has_error_response()) << answer->error_response().error_message();
+    EXPECT_EQ(answer->capabilities(), AgentRegistry::kServerCapabilities |
+                                          pb::ServerCapabilities_AcceptsConnectionSettingsRequest);
+
+    const auto& offer = answer->connection_settings();
+    const auto& certificate = offer.opamp().certificate();
+    EXPECT_TRUE(certificate.private_key().empty());  // the agent kept it
+    EXPECT_EQ(certificate.ca_cert(), testing::readText(pki_.caCert));
+    EXPECT_EQ(offer.hash(), sha256(certificate.cert()));
+    EXPECT_TRUE(verifiesAsClient(certificate.cert(), certificate.ca_cert()));
+    EXPECT_TRUE(opamp::certificateMatchesKey(certificate.cert(), csr.privateKeyPem));
+    EXPECT_EQ(opamp::certificateCommonName(certificate.cert()), kUid.toString());
+    Cert cert = parseCert(certificate.cert());
+    ASSERT_TRUE(cert);
+    EXPECT_EQ(X509_check_host(cert.get(), "agent.example.com", 0, 0, nullptr), 1);
+    EXPECT_EQ(X509_check_ca(cert.get()), 0);
+    auto notAfter = opamp::certificateNotAfter(certificate.cert());
+    ASSERT_TRUE(notAfter);
+    EXPECT_GE(*notAfter, before + std::chrono::hours(24 * 30) - 1s);
+    EXPECT_LE(*notAfter, std::chrono::system_clock::now() + std::chrono::hours(24 * 30) + 1s);
+
+    // Recorded like any answer.
+    auto recorded = server_.serverMessages(kUid.toString());
+    ASSERT_EQ(recorded.size(), 1U);
+    EXPECT_EQ(recorded[0].connection_settings().opamp().certificate().cert(), certificate.cert());
+}
+
+TEST_P(DevServerCsrTest, RefusesACsrNamingAnotherAgentOrNone) {
+    RawAgent agent(server_.endpoint(GetParam()));
+    ASSERT_TRUE(agent.waitConnected());
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::EcP256, kOtherUid, {}, {});
+    auto answer = agent.exchange(withCsr(message(1, true), csr.csrPem));
+    ASSERT_TRUE(answer);
+    ASSERT_TRUE(answer->has_error_response());
+    EXPECT_EQ(answer->error_response().type(), pb::ServerErrorResponseType_BadRequest);
+    EXPECT_THAT(
+        answer->error_response().error_message(),
+        HasSubstr("\"" + kOtherUid + "\" is not the sender's instance UID " + kUid.toString()));
+    // An error response comes alone; what else was due (the capabilities) comes next.
+    EXPECT_FALSE(answer->has_connection_settings());
+    EXPECT_EQ(answer->capabilities(), 0U);
+    auto next = agent.exchange(message(2, false));
+    ASSERT_TRUE(next);
+    EXPECT_FALSE(next->has_error_response());
+    EXPECT_NE(next->capabilities() & pb::ServerCapabilities_AcceptsConnectionSettingsRequest, 0U);
+
+    answer = agent.exchange(withCsr(message(3, false), "-----BEGIN CERTIFICATE REQUEST-----\n"));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->error_response().type(), pb::ServerErrorResponseType_BadRequest);
+    EXPECT_THAT(answer->error_response().error_message(),
+                HasSubstr("not a PEM certificate request"));
+    EXPECT_EQ(server_.serverMessages(kUid.toString()).size(), 3U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, DevServerCsrTest, ::testing::Values("ws", "http"),
+                         [](const auto& p) { return p.param; });
+
+class DevServerWithoutCsrCaTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DevServerWithoutCsrCaTest, RefusesCsrsAndDoesNotClaimToAcceptThem) {
+    testing::DevServerFixture server;
+    RawAgent agent(server.endpoint(GetParam()));
+    ASSERT_TRUE(agent.waitConnected());
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::EcP256, kUid.toString(), {}, {});
+    auto answer = agent.exchange(withCsr(message(1, true), csr.csrPem));
+    ASSERT_TRUE(answer);
+    ASSERT_TRUE(answer->has_error_response());
+    EXPECT_EQ(answer->error_response().type(), pb::ServerErrorResponseType_BadRequest);
+    EXPECT_THAT(answer->error_response().error_message(), HasSubstr("signs no CSRs"));
+    auto next = agent.exchange(message(2, false));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->capabilities(), AgentRegistry::kServerCapabilities);
+    EXPECT_EQ(AgentRegistry::kServerCapabilities &
+                  pb::ServerCapabilities_AcceptsConnectionSettingsRequest,
+              0U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, DevServerWithoutCsrCaTest, ::testing::Values("ws", "http"),
+                         [](const auto& p) { return p.param; });
+
+TEST(DevServerCsr, NeedsTheCaCertificateAndItsOwnKey) {
+    testing::TempDir dir;
+    testing::TestPki pki(dir.path(), {});
+    auto options = withCsrCa(pki);
+    options.port = 0;
+    options.adminPort = 0;
+    options.csrCaKeyFile.clear();
+    EXPECT_THROW(DevServer(options).start(), std::invalid_argument);
+    options.csrCaKeyFile = pki.clientKey.string();
+    try {
+        DevServer(options).start();
+        FAIL() << "started with another key";
+    } catch (const std::runtime_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("is not the key of"));
+    }
+}
+
+// A self-signed RSA CA written to `dir`: its certificate and key files.
+std::pair<std::string, std::string> writeRsaCa(const std::filesystem::path& dir) {
+    std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>> key(EVP_RSA_gen(2048));
+    Cert ca(X509_new());
+    X509_set_version(ca.get(), X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(ca.get()), 7);
+    X509_gmtime_adj(X509_getm_notBefore(ca.get()), -60);
+    X509_gmtime_adj(X509_getm_notAfter(ca.get()), 3600);
+    X509_NAME* name = X509_get_subject_name(ca.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("RSA test CA"), -1, -1, 0);
+    X509_set_issuer_name(ca.get(), name);
+    X509_set_pubkey(ca.get(), key.get());
+    X509V3_CTX context;
+    X509V3_set_ctx_nodb(&context);
+    X509V3_set_ctx(&context, ca.get(), ca.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* constraints =
+        X509V3_EXT_conf_nid(nullptr, &context, NID_basic_constraints, "critical,CA:TRUE");
+    X509_add_ext(ca.get(), constraints, -1);
+    X509_EXTENSION_free(constraints);
+    X509_sign(ca.get(), key.get(), EVP_sha256());
+    std::string certFile = (dir / "rsa-ca.pem").string();
+    std::string keyFile = (dir / "rsa-ca-key.pem").string();
+    std::unique_ptr<BIO, Deleter<BIO_free>> certOut(BIO_new_file(certFile.c_str(), "w"));
+    PEM_write_bio_X509(certOut.get(), ca.get());
+    std::unique_ptr<BIO, Deleter<BIO_free>> keyOut(BIO_new_file(keyFile.c_str(), "w"));
+    PEM_write_bio_PrivateKey(keyOut.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    return {certFile, keyFile};
+}
+
+TEST(CsrSigner, SignsWithAnRsaCaAndGrantsNoMoreThanClientAuth) {
+    testing::TempDir dir;
+    auto [certFile, keyFile] = writeRsaCa(dir.path());
+    CsrSigner signer(certFile, keyFile, std::chrono::hours(1));
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::Ed25519, kUid.toString(), {}, {});
+    std::string cert = signer.sign(csr.csrPem, kUid.toString());
+    EXPECT_TRUE(verifiesAsClient(cert, signer.caCertPem()));
+    EXPECT_TRUE(opamp::certificateMatchesKey(cert, csr.privateKeyPem));
+    Cert parsed = parseCert(cert);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(X509_get_signature_nid(parsed.get()), NID_sha256WithRSAEncryption);
+    EXPECT_EQ(X509_check_purpose(parsed.get(), X509_PURPOSE_SSL_SERVER, 0), 0);
+    EXPECT_THROW(signer.sign(csr.csrPem, kOtherUid), std::invalid_argument);
+}
+
+// mTLS with a CSR CA: an agent connects without a certificate, asks for one, and connects
+// with it; certificates from elsewhere are still refused.
+class DevServerCsrTlsTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DevServerCsrTlsTest, AnAgentWithoutACertificateGetsOneAndConnectsWithIt) {
+    testing::TempDir dir;
+    testing::TestPki pki(dir.path(), {"localhost", "127.0.0.1"});
+    auto options = withCsrCa(pki);
+    options.certFile = pki.serverCert.string();
+    options.keyFile = pki.serverKey.string();
+    options.clientCaFile = pki.caCert.string();
+    testing::DevServerFixture server(options);
+
+    config::TlsClientSettings tls;
+    tls.caFile = pki.caCert.string();
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::EcP256, kUid.toString(), {}, {});
+    std::string cert;
+    {
+        RawAgent anonymous(server.endpoint(GetParam()), tls);
+        ASSERT_TRUE(anonymous.waitConnected());
+        auto answer = anonymous.exchange(withCsr(message(1, true), csr.csrPem));
+        ASSERT_TRUE(answer);
+        ASSERT_FALSE(answer->has_error_response()) << answer->error_response().error_message();
+        cert = answer->connection_settings().opamp().certificate().cert();
+        auto json = server.agent(kUid.toString());
+        ASSERT_TRUE(json);
+        EXPECT_EQ(json->getValue<std::string>("client_certificate"), "");
+    }
+
+    config::TlsClientSettings withIssued = tls;
+    withIssued.certPem = cert;
+    withIssued.keyPem = csr.privateKeyPem;
+    RawAgent agent(server.endpoint(GetParam()), withIssued);
+    ASSERT_TRUE(agent.waitConnected());
+    ASSERT_TRUE(agent.exchange(message(2, false)));
+    auto json = server.agent(kUid.toString());
+    ASSERT_TRUE(json);
+    EXPECT_EQ(json->getValue<std::string>("client_certificate"), kUid.toString());
+
+    // A certificate the client CA did not issue does not get in.
+    testing::TempDir otherDir;
+    testing::TestPki other(otherDir.path(), {});
+    config::TlsClientSettings stranger = tls;
+    stranger.certFile = other.clientCert.string();
+    stranger.keyFile = other.clientKey.string();
+    RawAgent intruder(server.endpoint(GetParam()), stranger);
+    if (GetParam() == "https") {
+        intruder.send(message(3, false));  // HTTP connects with its first poll
+    }
+    EXPECT_TRUE(intruder.lost().pop()) << "a certificate from another CA got in";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, DevServerCsrTlsTest, ::testing::Values("wss", "https"),
+                         [](const auto& p) { return p.param; });
 
 }  // namespace
 }  // namespace opampsup::devserver

@@ -60,6 +60,13 @@ DevServerFixture::DevServerFixture(const Tls& tls) {
     start(options);
 }
 
+DevServerFixture::DevServerFixture(devserver::DevServer::Options options) {
+    auto ports = freePorts();
+    options.port = ports.port;
+    options.adminPort = ports.adminPort;
+    start(std::move(options));
+}
+
 void DevServerFixture::start(devserver::DevServer::Options options) {
     options_ = options;
     server_ = std::make_unique<devserver::DevServer>(options);

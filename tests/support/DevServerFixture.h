@@ -28,6 +28,8 @@ class DevServerFixture {
 
     DevServerFixture();
     explicit DevServerFixture(const Tls& tls);
+    // Any options; the ports are always free ones.
+    explicit DevServerFixture(devserver::DevServer::Options options);
     ~DevServerFixture();
 
     // "ws" / "http" (or "wss" / "https" with TLS): the OpAMP endpoint for that transport.

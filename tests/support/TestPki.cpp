@@ -74,14 +74,22 @@ Cert makeCert(const std::string& commonName, EVP_PKEY* key, X509* issuer, EVP_PK
     return cert;
 }
 
-void writeCert(const std::filesystem::path& path, X509* cert) {
+std::FILE* openForWriting(const std::filesystem::path& path) {
     std::FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+    return f;
+}
+
+void writeCert(const std::filesystem::path& path, X509* cert) {
+    std::FILE* f = openForWriting(path);
     PEM_write_X509(f, cert);
     std::fclose(f);
 }
 
 void writeKey(const std::filesystem::path& path, EVP_PKEY* key) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::FILE* f = openForWriting(path);
     PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
     std::fclose(f);
 }
@@ -90,14 +98,15 @@ void writeKey(const std::filesystem::path& path, EVP_PKEY* key) {
 
 TestPki::TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames) {
     caCert = dir / "ca.pem";
+    caKey = dir / "ca-key.pem";
     serverCert = dir / "server.pem";
     serverKey = dir / "server-key.pem";
     clientCert = dir / "client.pem";
     clientKey = dir / "client-key.pem";
     otherCaCert = dir / "other-ca.pem";
 
-    Key caKey = newKey();
-    Cert ca = makeCert("opampsup test CA", caKey.get(), nullptr, nullptr, true, "", "");
+    Key caKeyPair = newKey();
+    Cert ca = makeCert("opampsup test CA", caKeyPair.get(), nullptr, nullptr, true, "", "");
     std::string san;
     for (const std::string& n : serverNames) {
         bool ip = n.find_first_not_of("0123456789.") == std::string::npos;
@@ -105,14 +114,15 @@ TestPki::TestPki(const std::filesystem::path& dir, const std::vector<std::string
     }
     Key key = newKey();
     Cert server = makeCert(serverNames.empty() ? "server" : serverNames.front(), key.get(),
-                           ca.get(), caKey.get(), false, san, "serverAuth");
+                           ca.get(), caKeyPair.get(), false, san, "serverAuth");
     Key clientKeyPair = newKey();
-    Cert client = makeCert("opampsup test agent", clientKeyPair.get(), ca.get(), caKey.get(), false,
-                           "", "clientAuth");
+    Cert client = makeCert("opampsup test agent", clientKeyPair.get(), ca.get(), caKeyPair.get(),
+                           false, "", "clientAuth");
     Key otherKey = newKey();
     Cert other = makeCert("unrelated CA", otherKey.get(), nullptr, nullptr, true, "", "");
 
     writeCert(caCert, ca.get());
+    writeKey(caKey, caKeyPair.get());
     writeCert(serverCert, server.get());
     writeKey(serverKey, key.get());
     writeCert(clientCert, client.get());

@@ -1,7 +1,8 @@
 #pragma once
 
-// Certificates for TLS tests, made fresh with OpenSSL in a test's directory: a CA, a server
-// certificate for the given names signed by it, a client certificate, and an unrelated CA.
+// Certificates for TLS tests, made fresh with OpenSSL in a test's directory: a CA (and its
+// key, for tests where a server signs with it), a server certificate for the given names
+// signed by it, a client certificate, and an unrelated CA.
 
 #include <filesystem>
 #include <string>
@@ -14,6 +15,7 @@ struct TestPki {
     TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames);
 
     std::filesystem::path caCert;
+    std::filesystem::path caKey;
     std::filesystem::path serverCert;
     std::filesystem::path serverKey;
     std::filesystem::path clientCert;

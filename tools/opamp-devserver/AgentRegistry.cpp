@@ -3,6 +3,9 @@
 #include <set>
 #include <sstream>
 
+#include <Poco/SHA2Engine.h>
+
+#include "CsrSigner.h"
 #include "Json.h"
 #include "core/opamp/Hex.h"
 
@@ -48,6 +51,20 @@ std::string capabilityNames(std::uint64_t capabilities) {
         }
     }
     return out + "]";
+}
+
+pb::ServerToAgent badRequest(const std::string& why) {
+    pb::ServerToAgent answer;
+    answer.mutable_error_response()->set_type(pb::ServerErrorResponseType_BadRequest);
+    answer.mutable_error_response()->set_error_message(why);
+    return answer;
+}
+
+std::string sha256(const std::string& bytes) {
+    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+    sha.update(bytes.data(), static_cast<unsigned>(bytes.size()));
+    const auto& digest = sha.digest();
+    return std::string(digest.begin(), digest.end());
 }
 
 }  // namespace
@@ -111,11 +128,52 @@ void AgentRegistry::takePending(Agent& agent, pb::ServerToAgent& reply) {
     }
 }
 
+pb::ServerToAgent AgentRegistry::answerCsr(const pb::AgentToServer& message,
+                                           const CsrSigner* signer) {
+    const std::string& csr =
+        message.connection_settings_request().opamp().certificate_request().csr();
+    if (signer == nullptr) {
+        return badRequest("this server signs no CSRs: it was started without a CSR CA");
+    }
+    if (csr.empty()) {
+        return badRequest("the connection settings request carries no CSR");
+    }
+    auto uid = opamp::Uuid::fromBytes(message.instance_uid());
+    if (!uid) {
+        return badRequest("the CSR is refused: the instance_uid is not 16 bytes");
+    }
+    std::string cert;
+    try {
+        cert = signer->sign(csr, uid->toString());
+    } catch (const std::exception& e) {
+        return badRequest(std::string("the CSR is refused: ") + e.what());
+    }
+    pb::ServerToAgent answer;
+    auto* offers = answer.mutable_connection_settings();
+    offers->set_hash(sha256(cert));
+    // No private_key: the agent kept it.
+    auto* certificate = offers->mutable_opamp()->mutable_certificate();
+    certificate->set_cert(cert);
+    certificate->set_ca_cert(signer->caCertPem());
+    return answer;
+}
+
 pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message,
-                                                TransportKind transport, const std::string& peer,
+                                                TransportKind transport, const Peer& peer,
                                                 const std::shared_ptr<AgentConnection>& connection,
                                                 bool newConnection) {
     std::string id = uidText(message.instance_uid());
+    std::optional<pb::ServerToAgent> csrAnswer;
+    if (message.has_connection_settings_request()) {
+        std::shared_ptr<const CsrSigner> signer;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            signer = signer_;
+        }
+        // Outside the lock: signing takes a while and needs nothing the lock guards.
+        csrAnswer = answerCsr(message, signer.get());
+    }
+    bool csrRefused = csrAnswer && csrAnswer->has_error_response();
     std::lock_guard<std::mutex> lock(mutex_);
     record(id, true, transport, message);
 
@@ -134,7 +192,8 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
     ++agent.messageCount;
     agent.lastSeen = now;
     agent.transport = transport;
-    agent.peer = peer;
+    agent.peer = peer.address;
+    agent.clientCertificate = peer.certificateCommonName;
     agent.saidGoodbye = message.has_agent_disconnect();
     if (connection) {
         agent.connection = agent.saidGoodbye ? nullptr : connection;
@@ -147,7 +206,7 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
     pb::ServerToAgent reply;
     reply.set_instance_uid(message.instance_uid());
     if (newConnection || isNew) {
-        reply.set_capabilities(kServerCapabilities);
+        reply.set_capabilities(capabilitiesLocked());
     }
     // Also after a gap: an HTTP agent that restarted starts a new session without a new
     // connection, and has forgotten the interval.
@@ -165,7 +224,9 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
     }
     reply.set_flags(flags);
 
-    if ((message.flags() & pb::AgentToServerFlags_RequestInstanceUid) != 0) {
+    // Not with a refusal: the error answer comes alone, and an agent that has not learnt its
+    // new UID would be a stranger under the old one.
+    if ((message.flags() & pb::AgentToServerFlags_RequestInstanceUid) != 0 && !csrRefused) {
         opamp::Uuid assigned = opamp::Uuid::generateV7();
         reply.mutable_agent_identification()->set_new_instance_uid(assigned.toBytesString());
         Agent moved = std::move(agent);
@@ -179,6 +240,23 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
             current.desiredConfig->config_hash()) {
         *reply.mutable_remote_config() = *current.desiredConfig;
         current.desiredConfigSent = true;
+    }
+    if (csrRefused) {
+        // An error response comes alone (the spec): what else was due goes with the next
+        // answer.
+        pb::ServerToAgent error;
+        error.set_instance_uid(message.instance_uid());
+        *error.mutable_error_response() = csrAnswer->error_response();
+        reply.clear_instance_uid();
+        if (!fieldsSet(reply).empty() || reply.flags() != 0) {
+            current.pending.push_front(std::move(reply));
+        }
+        record(id, false, transport, error);
+        return error;
+    }
+    if (csrAnswer) {
+        // Beside a heartbeat offer, if one is due.
+        reply.mutable_connection_settings()->MergeFrom(csrAnswer->connection_settings());
     }
     takePending(current, reply);
     record(id, false, transport, reply);
@@ -272,7 +350,9 @@ std::string AgentRegistry::agentJsonLocked(const Agent& agent) const {
                 ? "true"
                 : "false")
         << ",\"disconnected_by_agent\":" << (agent.saidGoodbye ? "true" : "false")
-        << ",\"peer\":" << jsonString(agent.peer) << ",\"first_seen\":" << jsonTime(agent.firstSeen)
+        << ",\"peer\":" << jsonString(agent.peer)
+        << ",\"client_certificate\":" << jsonString(agent.clientCertificate)
+        << ",\"first_seen\":" << jsonTime(agent.firstSeen)
         << ",\"last_seen\":" << jsonTime(agent.lastSeen)
         << ",\"sequence_num\":" << agent.lastSequenceNum
         << ",\"message_count\":" << agent.messageCount
@@ -370,6 +450,21 @@ void AgentRegistry::record(const std::string& agent, bool fromAgent, TransportKi
 void AgentRegistry::offerHeartbeatInterval(std::uint64_t seconds) {
     std::lock_guard<std::mutex> lock(mutex_);
     offeredHeartbeatSeconds_ = seconds;
+}
+
+void AgentRegistry::setCsrSigner(std::shared_ptr<const CsrSigner> signer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    signer_ = std::move(signer);
+}
+
+std::uint64_t AgentRegistry::serverCapabilities() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return capabilitiesLocked();
+}
+
+std::uint64_t AgentRegistry::capabilitiesLocked() const {
+    std::uint64_t csr = pb::ServerCapabilities_AcceptsConnectionSettingsRequest;
+    return kServerCapabilities | (signer_ ? csr : 0);
 }
 
 }  // namespace opampsup::devserver

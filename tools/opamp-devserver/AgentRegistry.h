@@ -23,7 +23,16 @@
 
 namespace opampsup::devserver {
 
+class CsrSigner;
+
 enum class TransportKind { WebSocket, Http };
+
+// Who sent a message: the connection's remote address, and the subject common name of the
+// client certificate it presented over TLS (empty when none).
+struct Peer {
+    std::string address;
+    std::string certificateCommonName;
+};
 
 // A live WebSocket connection; the registry writes to it from any thread.
 class AgentConnection {
@@ -36,16 +45,24 @@ class AgentConnection {
 
 class AgentRegistry {
   public:
-    // The capabilities the dev server announces.
-    static constexpr std::uint64_t kServerCapabilities = 0x7F;
+    // The capabilities every dev server announces: all the server-side ones but
+    // AcceptsConnectionSettingsRequest, which needs a CA to sign CSRs with.
+    static constexpr std::uint64_t kServerCapabilities =
+        ::opamp::proto::ServerCapabilities_AcceptsStatus |
+        ::opamp::proto::ServerCapabilities_OffersRemoteConfig |
+        ::opamp::proto::ServerCapabilities_AcceptsEffectiveConfig |
+        ::opamp::proto::ServerCapabilities_OffersPackages |
+        ::opamp::proto::ServerCapabilities_AcceptsPackagesStatus |
+        ::opamp::proto::ServerCapabilities_OffersConnectionSettings;
 
     explicit AgentRegistry(std::size_t recordLimit = 10000);
 
     // Takes one message from an agent and returns the answer to send. `connection` is set for
     // WebSocket agents (null over HTTP); `newConnection` marks the first message of a
-    // connection.
+    // connection. A CSR in connection_settings_request is signed into a connection settings
+    // offer, or answered with a BadRequest error response saying why not.
     ::opamp::proto::ServerToAgent onAgentMessage(const ::opamp::proto::AgentToServer& message,
-                                                 TransportKind transport, const std::string& peer,
+                                                 TransportKind transport, const Peer& peer,
                                                  const std::shared_ptr<AgentConnection>& connection,
                                                  bool newConnection);
     // Records a message the server refused to process and the answer it gave instead (an
@@ -74,6 +91,11 @@ class AgentRegistry {
     // interval offered; 0 stops offering.
     void offerHeartbeatInterval(std::uint64_t seconds);
 
+    // Signs agents' CSRs from now on (null: refuses them), and announces
+    // AcceptsConnectionSettingsRequest while it can.
+    void setCsrSigner(std::shared_ptr<const CsrSigner> signer);
+    std::uint64_t serverCapabilities() const;
+
   private:
     struct Agent {
         opamp::Uuid uid;
@@ -82,6 +104,7 @@ class AgentRegistry {
         std::uint64_t messageCount = 0;
         TransportKind transport = TransportKind::WebSocket;
         std::string peer;
+        std::string clientCertificate;  // the common name its connection presented
         std::chrono::system_clock::time_point firstSeen;
         std::chrono::system_clock::time_point lastSeen;
         bool saidGoodbye = false;  // sent agent_disconnect
@@ -95,7 +118,10 @@ class AgentRegistry {
                 const google::protobuf::Message& message);
     static void mergeStatus(Agent& agent, const ::opamp::proto::AgentToServer& message);
     static void takePending(Agent& agent, ::opamp::proto::ServerToAgent& reply);
+    static ::opamp::proto::ServerToAgent answerCsr(const ::opamp::proto::AgentToServer& message,
+                                                   const CsrSigner* signer);
     std::string agentJsonLocked(const Agent& agent) const;
+    std::uint64_t capabilitiesLocked() const;
 
     struct Recorded {
         std::uint64_t index = 0;
@@ -108,6 +134,7 @@ class AgentRegistry {
 
     mutable std::mutex mutex_;
     std::uint64_t offeredHeartbeatSeconds_ = 0;
+    std::shared_ptr<const CsrSigner> signer_;
     std::map<std::string, Agent> agents_;  // by UID text
     std::deque<Recorded> recorded_;
     std::uint64_t recordIndex_ = 0;

@@ -18,6 +18,7 @@
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/WebSocket.h>
 #include <Poco/SHA2Engine.h>
@@ -25,6 +26,7 @@
 #include <Poco/ThreadPool.h>
 
 #include "AdminApi.h"
+#include "CsrSigner.h"
 #include "core/opamp/WsFraming.h"
 
 namespace opampsup::devserver {
@@ -100,6 +102,21 @@ void sendText(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus 
     response.send() << text;
 }
 
+// The common name of the client certificate the request's connection presented; empty
+// without TLS or without a certificate.
+std::string clientCertificateName(Poco::Net::HTTPServerRequest& request, bool tls) {
+    if (!tls) {
+        return "";
+    }
+    auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+    try {
+        Poco::Net::SecureStreamSocket secure(impl.socket());
+        return secure.havePeerCertificate() ? secure.peerCertificate().commonName() : "";
+    } catch (const Poco::Exception&) {
+        return "";
+    }
+}
+
 class OpampHandler : public Poco::Net::HTTPRequestHandler {
   public:
     explicit OpampHandler(DevServer& server) : server_(server) {}
@@ -147,12 +164,13 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
 
     void handlePoll(Poco::Net::HTTPServerRequest& request,
                     Poco::Net::HTTPServerResponse& response) {
-        std::string peer = request.clientAddress().toString();
+        Peer peer{request.clientAddress().toString(),
+                  clientCertificateName(request, server_.tls())};
         if (server_.faults().takeHttpDrop()) {
             // The connection ends with no answer, as when a proxy or network fails.
             auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(request);
             impl.socket().shutdown();
-            server_.log("dropped a poll from " + peer + " (injected fault)");
+            server_.log("dropped a poll from " + peer.address + " (injected fault)");
             return;
         }
         if (request.getContentType() != "application/x-protobuf") {
@@ -215,11 +233,15 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
 
     void handleWebSocket(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response) {
-        std::string peer = request.clientAddress().toString();
+        Peer who{request.clientAddress().toString(), clientCertificateName(request, server_.tls())};
+        const std::string& peer = who.address;
         WebSocket ws(request, response);
         ws.setMaxPayloadSize(static_cast<int>(opamp::kMaxMessageBytes + 16));
         auto connection = std::make_shared<WsConnection>(ws);
-        server_.log("websocket connected: " + peer);
+        server_.log("websocket connected: " + peer +
+                    (who.certificateCommonName.empty()
+                         ? ""
+                         : " (client certificate " + who.certificateCommonName + ")"));
         bool first = true;
         std::string message;
         Poco::Buffer<char> buffer(0);
@@ -256,7 +278,7 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
                 if ((flags & WebSocket::FRAME_FLAG_FIN) == 0) {
                     continue;
                 }
-                if (!handleMessage(*connection, connection, message, peer, first)) {
+                if (!handleMessage(*connection, connection, message, who, first)) {
                     break;
                 }
                 message.clear();
@@ -271,7 +293,8 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
     }
 
     bool handleMessage(WsConnection& connection, const std::shared_ptr<WsConnection>& shared,
-                       const std::string& frame, const std::string& peer, bool first) {
+                       const std::string& frame, const Peer& who, bool first) {
+        const std::string& peer = who.address;
         auto unframed = opamp::unframeWsMessage(frame);
         if (auto* error = std::get_if<opamp::WsFramingError>(&unframed)) {
             closeWith(connection, WebSocket::WS_PROTOCOL_ERROR, error->reason, peer);
@@ -288,7 +311,7 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
         if (auto error = server_.faults().takeError()) {
             reply = errorReply(message, *error, TransportKind::WebSocket);
         } else {
-            reply = server_.agents().onAgentMessage(message, TransportKind::WebSocket, peer, shared,
+            reply = server_.agents().onAgentMessage(message, TransportKind::WebSocket, who, shared,
                                                     first);
         }
         connection.send(reply);
@@ -352,8 +375,14 @@ Poco::Net::Context::Ptr serverTlsContext(const DevServer::Options& options) {
     params.certificateFile = options.certFile;
     params.caLocation = options.clientCaFile;
     params.loadDefaultCAs = false;
-    params.verificationMode = options.clientCaFile.empty() ? Poco::Net::Context::VERIFY_NONE
-                                                           : Poco::Net::Context::VERIFY_STRICT;
+    params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+    if (!options.clientCaFile.empty()) {
+        // With a CSR CA, an agent without a certificate may connect to ask for one; a
+        // certificate it presents must still verify.
+        params.verificationMode = options.csrCaCertFile.empty()
+                                      ? Poco::Net::Context::VERIFY_STRICT
+                                      : Poco::Net::Context::VERIFY_RELAXED;
+    }
     Poco::Net::Context::Ptr context =
         new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
     // OpenSSL refuses client-certificate sessions without a session ID context.
@@ -372,6 +401,14 @@ void DevServer::start() {
     }
     if (!options_.clientCaFile.empty() && options_.certFile.empty()) {
         throw std::invalid_argument("a client CA (mTLS) needs TLS: give a certificate and key");
+    }
+    if (options_.csrCaCertFile.empty() != options_.csrCaKeyFile.empty()) {
+        throw std::invalid_argument("signing CSRs needs both a CA certificate and its key");
+    }
+    if (signsCsrs()) {
+        agents_.setCsrSigner(
+            std::make_shared<CsrSigner>(options_.csrCaCertFile, options_.csrCaKeyFile,
+                                        std::chrono::hours(24) * options_.csrValidityDays));
     }
     Poco::Net::SocketAddress address(options_.host, options_.port);
     Poco::Net::SocketAddress adminAddress(options_.adminHost, options_.adminPort);

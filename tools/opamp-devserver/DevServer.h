@@ -35,8 +35,15 @@ class DevServer {
         // TLS when both are set.
         std::string certFile;
         std::string keyFile;
-        // When set, agents must present a certificate signed by this CA (mTLS).
+        // When set, agents must present a certificate signed by this CA (mTLS); with a CSR
+        // CA as well, they may connect without one (to ask for one) but what they present
+        // must verify.
         std::string clientCaFile;
+        // When both are set, agents' CSRs (ConnectionSettingsRequest) are signed with this CA
+        // (PEM files) into client certificates valid for csrValidityDays.
+        std::string csrCaCertFile;
+        std::string csrCaKeyFile;
+        std::uint32_t csrValidityDays = 30;
         std::size_t recordLimit = 10000;
         std::size_t maxConnections = 256;
         // Offered to each agent when its session starts (ConnectionSettingsOffers.opamp
@@ -59,6 +66,7 @@ class DevServer {
     std::uint16_t port() const;
     std::uint16_t adminPort() const;
     bool tls() const { return !options_.certFile.empty(); }
+    bool signsCsrs() const { return !options_.csrCaCertFile.empty(); }
     // ws://, wss://, http:// or https:// URL of the OpAMP endpoint.
     std::string endpoint(bool websocket) const;
     std::string adminUrl() const;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -30,6 +31,11 @@ authentication, so keep it on loopback.
   --tls-cert FILE           serve wss:// and https:// with this certificate (PEM)
   --tls-key FILE            ... and this private key (PEM)
   --client-ca FILE          require client certificates signed by this CA (mTLS)
+  --csr-ca-cert FILE        sign agents' certificate requests (CSRs) with this CA
+  --csr-ca-key FILE         ... and its private key (PEM, both or neither); with
+                            --client-ca, agents may then connect without a
+                            certificate to ask for one
+  --csr-validity-days N     days the certificates signed for CSRs are valid (default 30)
   --record-limit N          messages kept in the record (default 10000)
   --heartbeat-interval S    offer agents this heartbeat (HTTP polling) interval in
                             seconds when their session starts (default: no offer)
@@ -57,6 +63,22 @@ bool splitHostPort(const std::string& text, std::string& host, std::uint16_t& po
         host = host.substr(1, host.size() - 2);
     }
     return true;
+}
+
+// A century: more than any trial needs, so a longer value is a typo.
+constexpr std::uint32_t kMaxValidityDays = 36500;
+
+// A whole number from 1 to `max`, all digits; nullopt for anything else.
+std::optional<std::uint32_t> positiveNumber(const std::string& text, std::uint32_t max) {
+    if (text.empty() || text.size() > 9 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
+    }
+    unsigned long value = std::stoul(text);
+    if (value == 0 || value > max) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(value);
 }
 
 bool isLoopback(const std::string& host) {
@@ -100,6 +122,20 @@ int main(int argc, char** argv) {
             options.keyFile = value("--tls-key");
         } else if (arg == "--client-ca") {
             options.clientCaFile = value("--client-ca");
+        } else if (arg == "--csr-ca-cert") {
+            options.csrCaCertFile = value("--csr-ca-cert");
+        } else if (arg == "--csr-ca-key") {
+            options.csrCaKeyFile = value("--csr-ca-key");
+        } else if (arg == "--csr-validity-days") {
+            std::string text = value("--csr-validity-days");
+            auto days = positiveNumber(text, kMaxValidityDays);
+            if (!days) {
+                std::cerr << "opamp-devserver: --csr-validity-days: expected a number of days "
+                             "from 1 to "
+                          << kMaxValidityDays << ", got \"" << text << "\"\n";
+                return 2;
+            }
+            options.csrValidityDays = *days;
         } else if (arg == "--record-limit") {
             options.recordLimit = std::stoul(value("--record-limit"));
         } else if (arg == "--heartbeat-interval") {
@@ -110,6 +146,11 @@ int main(int argc, char** argv) {
             std::cerr << "opamp-devserver: unknown option " << arg << "\n" << kUsage;
             return 2;
         }
+    }
+    if (options.csrCaCertFile.empty() != options.csrCaKeyFile.empty()) {
+        std::cerr << "opamp-devserver: --csr-ca-cert and --csr-ca-key go together: give both "
+                     "to sign agents' CSRs, or neither\n";
+        return 2;
     }
     std::mutex logMutex;
     if (!quiet) {
