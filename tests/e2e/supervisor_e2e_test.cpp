@@ -28,6 +28,7 @@
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
+#include "support/TestPki.h"
 
 namespace opampsup {
 namespace {
@@ -566,11 +567,13 @@ class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<
     void SetUp() override { server_.offerHeartbeatInterval(1); }
 
     std::filesystem::path remoteConfig(const std::string& agentExtra = "",
-                                       const std::string& otherSections = "") {
+                                       const std::string& otherSections = "",
+                                       const std::string& extraCapabilities = "") {
         return supervisorConfig(server_.endpoint(GetParam()),
                                 "  reports_health: true\n  reports_effective_config: true\n"
                                 "  accepts_remote_config: true\n"
-                                "  accepts_opamp_connection_settings: true\n",
+                                "  accepts_opamp_connection_settings: true\n" +
+                                    extraCapabilities,
                                 std::string("  executable: ") + OTELCOL_STANDIN_PATH +
                                     "\n  config_apply_timeout: 3s\n" + agentExtra,
                                 otherSections);
@@ -948,6 +951,64 @@ TEST_P(RemoteConfig, OwnTelemetryOffersReachTheCollectorsConfig) {
     EXPECT_TRUE(waitUntil([&] { return !otlpOf().IsDefined(); })) << logOf(*again);
 }
 
+// Other connections: what the server offers in other_connections reaches the collector's
+// config through ${opamp:other_connections...} references, is kept across a restart, and a
+// config that refers to a connection the server has not offered is FAILED, naming it.
+TEST_P(RemoteConfig, OtherConnectionsAreResolvedInTheCollectorsConfig) {
+    auto config = remoteConfig("", "", "  accepts_other_connection_settings: true\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    EXPECT_FALSE(server_
+                     .waitForAgentMessages(
+                         uid,
+                         [](const pb::AgentToServer& m) {
+                             return (m.capabilities() &
+                                     pb::AgentCapabilities_AcceptsOtherConnectionSettings) != 0;
+                         },
+                         1)
+                     .empty());
+    const std::filesystem::path reference("${opamp:other_connections.sink.other_settings.path}");
+
+    const std::string early = server_.pushConfig(uid, "", producing(reference));
+    auto failed = waitForStatus(uid, early, pb::RemoteConfigStatuses_FAILED);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(),
+                HasSubstr("the server has not offered an other connection named \"sink\""));
+
+    const auto first = dir_.path() / "first.jsonl";
+    server_.offerConnectionSettings(
+        uid, R"({"otherConnections": {"sink": {"otherSettings": {"path": ")" + first.string() +
+                 R"("}}}})");
+    ASSERT_TRUE(waitUntil([&] {
+        return readFile(storage() / "other_connections.dat").find(first.string()) !=
+               std::string::npos;
+    })) << logOf(*supervisor);
+    const std::string hash =
+        server_.pushConfig(uid, "", producing(reference, "    log_lines: 0\n"));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(first).size() >= 3; }))
+        << logOf(*supervisor);
+
+    // A new offer moves the data, with the collector restarted on the resolved config.
+    const auto second = dir_.path() / "second.jsonl";
+    server_.offerConnectionSettings(
+        uid, R"({"otherConnections": {"sink": {"otherSettings": {"path": ")" + second.string() +
+                 R"("}}}})");
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(second).size() >= 3; }))
+        << logOf(*supervisor);
+    EXPECT_EQ(permissionsOf(storage() / "other_connections.dat"), 0600);
+
+    // Kept across a restart of the supervisor.
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    std::filesystem::remove(storage() / "effective.yaml");
+    auto again = startSupervisor(config);
+    ASSERT_TRUE(waitUntil([&] {
+        return readFile(storage() / "effective.yaml").find(second.string()) != std::string::npos;
+    })) << logOf(*again);
+}
+
 // S11: custom capabilities and messages pass between the server and a collector component
 // both ways through the supervisor.
 TEST_P(RemoteConfig, CustomMessagesTravelBothWays) {
@@ -1200,6 +1261,73 @@ TEST_P(RemoteConfig, HupReloadAppliesInPlace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RemoteConfig, ::testing::Values("ws", "http"));
+
+// The agent-initiated CSR flow (server.certificate_request): against a server that signs
+// requests and verifies the client certificates it is shown, the supervisor asks for a
+// certificate, connects with it, keeps it across a restart without asking again, and never
+// sends its private key.
+class CertificateRequest : public SupervisorE2e,
+                           public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(CertificateRequest, TheIssuedCertificateIsUsedAndKept) {
+    testing::TestPki pki(dir_.path(), {"127.0.0.1"});
+    devserver::DevServer::Options options;
+    options.certFile = pki.serverCert.string();
+    options.keyFile = pki.serverKey.string();
+    options.clientCaFile = pki.caCert.string();
+    options.csrCaCertFile = pki.caCert.string();
+    options.csrCaKeyFile = pki.caKey.string();
+    options.heartbeatIntervalSeconds = 1;
+    testing::DevServerFixture tlsServer(options);
+    collectorConfig();
+    auto config = supervisorConfig(tlsServer.endpoint(GetParam()) +
+                                       "\n  tls:\n    ca_file: " + pki.caCert.string() +
+                                       "\n  certificate_request:\n    enabled: true\n"
+                                       "    key_type: ecdsa-p256",
+                                   "  reports_health: true\n  accepts_opamp_connection_settings: "
+                                   "true\n  reports_connection_settings_status: true\n",
+                                   standinAgent());
+    auto supervisor = startSupervisor(config);
+    const std::string uid = instanceUid();
+    ASSERT_FALSE(uid.empty()) << logOf(*supervisor);
+    auto usesIssuedCertificate = [&](const Poco::JSON::Object& agent) {
+        return agent.optValue<std::string>("client_certificate", "") == uid &&
+               agent.optValue<bool>("connected", false);
+    };
+    ASSERT_TRUE(tlsServer.waitForAgent(uid, usesIssuedCertificate, std::chrono::seconds(30)))
+        << logOf(*supervisor);
+    auto requests = [&] {
+        std::size_t n = 0;
+        for (const auto& m : tlsServer.agentMessages(uid)) {
+            EXPECT_EQ(m.SerializeAsString().find("PRIVATE KEY"), std::string::npos)
+                << "a private key went to the server";
+            if (m.has_connection_settings_request()) {
+                EXPECT_THAT(m.connection_settings_request().opamp().certificate_request().csr(),
+                            HasSubstr("-----BEGIN CERTIFICATE REQUEST-----"));
+                ++n;
+            }
+        }
+        return n;
+    };
+    EXPECT_EQ(requests(), 1U);
+    EXPECT_EQ(permissionsOf(storage() / "opamp_connection_settings.dat"), 0600);
+    EXPECT_TRUE(waitUntil([&] {
+        return !std::filesystem::exists(storage() / "opamp_csr_key.pem");
+    })) << "the key of the answered request was left behind";
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("Connected with the certificate the server issued"));
+
+    // After a restart it connects with the certificate at once and does not ask again.
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    tlsServer.restart();
+    supervisor = startSupervisor(config);
+    ASSERT_TRUE(tlsServer.waitForAgent(uid, usesIssuedCertificate, std::chrono::seconds(30)))
+        << logOf(*supervisor);
+    ASSERT_TRUE(waitUntil([&] { return tlsServer.agentMessages(uid).size() >= 3; }));
+    EXPECT_EQ(requests(), 0U) << "asked for a certificate it already had";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, CertificateRequest, ::testing::Values("wss", "https"));
 
 }  // namespace
 }  // namespace opampsup

@@ -784,6 +784,51 @@ TEST_F(ConfigLoaderTest, ConnectionSettingsStatusNeedsConnectionSettings) {
               "capabilities.accepts_opamp_connection_settings");
 }
 
+TEST_F(ConfigLoaderTest, CertificateRequestAndOtherConnections) {
+    const std::string tlsServer = R"(server:
+  endpoint: wss://opamp.example.com/v1/opamp
+  certificate_request:
+    enabled: true
+    key_type: rsa-3072
+    common_name: edge-7
+    organization: [Example]
+    dns_names: [edge-7.example.com]
+    renew_before: 48h
+agent:
+  executable: EXE
+capabilities:
+  accepts_opamp_connection_settings: true
+  accepts_other_connection_settings: true
+)";
+    SupervisorConfig c = load(tlsServer).config;
+    const CertificateRequestSettings& r = c.server.certificateRequest;
+    EXPECT_TRUE(r.enabled);
+    EXPECT_EQ(r.keyType, "rsa-3072");
+    EXPECT_EQ(r.commonName, "edge-7");
+    EXPECT_EQ(r.organization, std::vector<std::string>{"Example"});
+    EXPECT_EQ(r.dnsNames, std::vector<std::string>{"edge-7.example.com"});
+    EXPECT_EQ(r.renewBefore, std::chrono::hours(48));
+    EXPECT_TRUE(c.capabilities.acceptsOtherConnectionSettings);
+    EXPECT_FALSE(load(kMinimal).config.server.certificateRequest.enabled);
+    EXPECT_FALSE(load(kMinimal).config.capabilities.acceptsOtherConnectionSettings);
+
+    std::string badKey = tlsServer;
+    badKey.replace(badKey.find("rsa-3072"), 8, "dsa-1024");
+    EXPECT_EQ(onlyProblem(badKey),
+              "5:15: server.certificate_request.key_type: \"dsa-1024\" is not one of "
+              "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, ed25519");
+    std::string plain = tlsServer;
+    plain.replace(plain.find("wss://"), 6, "ws://");
+    EXPECT_EQ(onlyProblem(plain),
+              "4:14: server.certificate_request.enabled: needs a wss:// or https:// endpoint: a "
+              "client certificate is a TLS setting");
+    std::string noOffers = tlsServer;
+    noOffers.replace(noOffers.find("accepts_opamp_connection_settings: true"), 39,
+                     "accepts_opamp_connection_settings: false");
+    EXPECT_THAT(onlyProblem(noOffers), HasSubstr("server.certificate_request.enabled: needs "
+                                                 "capabilities.accepts_opamp_connection_settings"));
+}
+
 TEST_F(ConfigLoaderTest, UnknownExtensionType) {
     options_.featureGates = {kExtensionsFeatureGate};
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "extensions:\n  sigv4auth/aws: {}\n"),

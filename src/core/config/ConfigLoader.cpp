@@ -227,6 +227,30 @@ void readServer(MapReader& root, SupervisorConfig& cfg) {
         proxy->finish();
         cfg.server.proxy = p;
     }
+    if (std::optional<MapReader> csr = server->section("certificate_request")) {
+        CertificateRequestSettings& c = cfg.server.certificateRequest;
+        std::optional<YAML::Mark> enabledAt = csr->boolean("enabled", c.enabled);
+        if (std::optional<YAML::Mark> at = csr->string("key_type", c.keyType)) {
+            static const std::vector<std::string> kKeyTypes{"ecdsa-p256", "ecdsa-p384", "rsa-2048",
+                                                            "rsa-3072", "ed25519"};
+            if (std::find(kKeyTypes.begin(), kKeyTypes.end(), c.keyType) == kKeyTypes.end()) {
+                ctx.problem(*at, "server.certificate_request.key_type",
+                            "\"" + c.keyType +
+                                "\" is not one of ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, "
+                                "ed25519");
+            }
+        }
+        csr->string("common_name", c.commonName);
+        csr->stringList("organization", c.organization);
+        csr->stringList("dns_names", c.dnsNames);
+        requirePositive(*csr, "renew_before", c.renewBefore);
+        if (enabledAt && c.enabled && (scheme == "ws" || scheme == "http")) {
+            ctx.problem(*enabledAt, "server.certificate_request.enabled",
+                        "needs a wss:// or https:// endpoint: a client certificate is a TLS "
+                        "setting");
+        }
+        csr->finish();
+    }
     server->finish();
 }
 
@@ -246,6 +270,7 @@ void readCapabilities(MapReader& root, SupervisorConfig& cfg) {
     }
     caps->boolean("accepts_restart_command", c.acceptsRestartCommand);
     caps->boolean("accepts_opamp_connection_settings", c.acceptsOpampConnectionSettings);
+    caps->boolean("accepts_other_connection_settings", c.acceptsOtherConnectionSettings);
     caps->boolean("reports_effective_config", c.reportsEffectiveConfig);
     caps->boolean("reports_own_metrics", c.reportsOwnMetrics);
     caps->boolean("reports_own_logs", c.reportsOwnLogs);
@@ -800,6 +825,12 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
     if (ctx.problems().empty()) {
         readServer(root, cfg);
         readCapabilities(root, cfg);
+        if (cfg.server.certificateRequest.enabled &&
+            !cfg.capabilities.acceptsOpampConnectionSettings) {
+            ctx.problemAtFile("server.certificate_request.enabled",
+                              "needs capabilities.accepts_opamp_connection_settings: the issued "
+                              "certificate arrives as a connection settings offer");
+        }
         readStorage(root, cfg, options.platform);
         readAgent(root, cfg, options.platform);
         readTelemetry(root, cfg);

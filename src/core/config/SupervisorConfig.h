@@ -61,6 +61,19 @@ struct ProxySettings {
     Headers headers;  // sent with the CONNECT request
 };
 
+// Ours: the OpAMP agent-initiated CSR flow. The supervisor makes a key and a certificate
+// signing request, sends it to a server that accepts them, and connects with the
+// certificate the server issues; the key stays on the host.
+struct CertificateRequestSettings {
+    bool enabled = false;
+    std::string keyType = "ecdsa-p256";  // ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, ed25519
+    std::string commonName;              // empty: the instance UID
+    std::vector<std::string> organization;
+    std::vector<std::string> dnsNames;
+    // A new certificate is requested when the one in use expires within this.
+    Duration renewBefore = std::chrono::hours(720);
+};
+
 struct ServerSettings {
     std::string endpoint;  // ws://, wss:// (WebSocket) or http://, https:// (HTTP polling)
     Headers headers;
@@ -70,6 +83,7 @@ struct ServerSettings {
     // Ours: how long a connection-settings offer has to connect before the supervisor goes
     // back to the settings it had.
     Duration connectionSettingsTimeout = std::chrono::seconds(30);
+    CertificateRequestSettings certificateRequest;  // ours
 };
 
 struct Capabilities {
@@ -77,6 +91,7 @@ struct Capabilities {
     bool reportsRemoteConfig = false;  // deprecated upstream: no effect
     bool acceptsRestartCommand = false;
     bool acceptsOpampConnectionSettings = false;
+    bool acceptsOtherConnectionSettings = false;  // upstream has no key; never advertised there
     bool reportsEffectiveConfig = true;
     bool reportsOwnMetrics = true;
     bool reportsOwnLogs = false;

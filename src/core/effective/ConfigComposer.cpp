@@ -269,6 +269,12 @@ ComposeResult composeEffectiveConfig(const ComposeInput& input) {
             }
         }
     }
+    static const OtherConnections kNone;
+    if (auto error =
+            (input.otherConnections ? *input.otherConnections : kNone).substitute(merged)) {
+        result.error = "an other connection reference at " + *error;
+        return result;
+    }
     YAML::Emitter out;
     out << merged;
     result.yaml = std::string(out.c_str()) + "\n";

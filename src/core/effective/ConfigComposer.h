@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/effective/OtherConnections.h"
+
 namespace opampsup::effective {
 
 // The opamp extension the supervisor injects, so the collector connects back to it.
@@ -49,6 +51,9 @@ struct ComposeInput {
     // Merge the nop pipeline first when there is no remote config to run.
     bool needsNopPipeline = true;
     std::string instanceUid;  // re-asserted as service.instance.id after the remote config
+    // Resolves ${opamp:other_connections...} references in the merged config; without it a
+    // reference is an error.
+    const OtherConnections* otherConnections = nullptr;
 };
 
 struct ComposeResult {

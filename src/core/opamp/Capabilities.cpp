@@ -22,6 +22,7 @@ std::uint64_t agentCapabilities(const config::Capabilities& c) {
     set(c.reportsOwnMetrics, pb::AgentCapabilities_ReportsOwnMetrics);
     set(c.reportsOwnLogs, pb::AgentCapabilities_ReportsOwnLogs);
     set(c.acceptsOpampConnectionSettings, pb::AgentCapabilities_AcceptsOpAMPConnectionSettings);
+    set(c.acceptsOtherConnectionSettings, pb::AgentCapabilities_AcceptsOtherConnectionSettings);
     set(c.acceptsRestartCommand, pb::AgentCapabilities_AcceptsRestartCommand);
     set(c.reportsHealth, pb::AgentCapabilities_ReportsHealth);
     set(c.reportsHeartbeat, pb::AgentCapabilities_ReportsHeartbeat);

@@ -171,6 +171,9 @@ void Client::onMessage(const std::string& payload) {
     }
     if (in.serverCapabilities) {
         serverCapabilities_ = in.serverCapabilities;
+        if (handlers_.serverCapabilities) {
+            handlers_.serverCapabilities(*in.serverCapabilities);
+        }
     }
     if (in.error) {
         handleServerError(*in.error);

@@ -43,6 +43,8 @@ class Client {
         // Persist it: the server gave the agent a new identity.
         std::function<void(const Uuid&)> newInstanceUid;
         std::function<void(const ::opamp::proto::CustomMessage&)> customMessage;
+        // The server told its capabilities (its first message on a connection, usually).
+        std::function<void(std::uint64_t)> serverCapabilities;
     };
 
     Client(supervisor::EventLoop& loop, Settings settings, AgentState state, Handlers handlers,

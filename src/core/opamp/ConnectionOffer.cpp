@@ -73,17 +73,6 @@ Client::Settings withConnectionOffer(Client::Settings base, const pb::OpAMPConne
     }
     if (o.has_certificate() || o.has_tls()) {
         config::TlsClientSettings tls = base.tls.value_or(config::TlsClientSettings{});
-        if (o.has_certificate()) {
-            // The offered certificate replaces the configured one, files included.
-            tls.certFile.clear();
-            tls.keyFile.clear();
-            tls.certPem = o.certificate().cert();
-            tls.keyPem = o.certificate().private_key();
-            if (!o.certificate().ca_cert().empty()) {
-                tls.caFile.clear();
-                tls.caPem = o.certificate().ca_cert();
-            }
-        }
         if (o.has_tls()) {
             const pb::TLSConnectionSettings& t = o.tls();
             if (!t.ca_pem_contents().empty()) {
@@ -95,6 +84,19 @@ Client::Settings withConnectionOffer(Client::Settings base, const pb::OpAMPConne
             tls.minVersion = t.min_version();
             tls.maxVersion = t.max_version();
             tls.cipherSuites.assign(t.cipher_suites().begin(), t.cipher_suites().end());
+        }
+        if (o.has_certificate()) {
+            // The offered certificate replaces the configured one, files included.
+            tls.certFile.clear();
+            tls.keyFile.clear();
+            tls.certPem = o.certificate().cert();
+            tls.keyPem = o.certificate().private_key();
+            // ca_cert is the CA that signed the client certificate (the spec's CSR flow). It
+            // is trusted as well, not instead: the server's own CA may be another one.
+            if (!o.certificate().ca_cert().empty()) {
+                tls.caPem += (tls.caPem.empty() || tls.caPem.back() == '\n' ? "" : "\n") +
+                             o.certificate().ca_cert();
+            }
         }
         base.tls = tls;
     }

@@ -43,6 +43,8 @@ Loaded loadRemoteConfigFiles(const storage::StateStore& store) {
         loadMessage<pb::ConnectionSettingsOffers>(store, kOwnTelemetryFile, loaded.notes);
     loaded.opampConnection =
         loadMessage<pb::ConnectionSettingsOffers>(store, kOpampConnectionFile, loaded.notes);
+    loaded.otherConnections =
+        loadMessage<pb::ConnectionSettingsOffers>(store, kOtherConnectionsFile, loaded.notes);
     return loaded;
 }
 
@@ -51,14 +53,9 @@ void saveRemoteConfig(const storage::StateStore& store, const char* file,
     store.write(file, config.SerializeAsString());
 }
 
-void saveOwnTelemetryOffers(const storage::StateStore& store,
-                            const pb::ConnectionSettingsOffers& offers) {
-    store.write(kOwnTelemetryFile, offers.SerializeAsString());
-}
-
-void saveOpampConnection(const storage::StateStore& store,
-                         const pb::ConnectionSettingsOffers& offer) {
-    store.write(kOpampConnectionFile, offer.SerializeAsString());
+void saveConnectionOffers(const storage::StateStore& store, const char* file,
+                          const pb::ConnectionSettingsOffers& offers) {
+    store.write(file, offers.SerializeAsString());
 }
 
 bool isEmptyConfigMap(const pb::AgentRemoteConfig& config) {

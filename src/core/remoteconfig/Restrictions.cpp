@@ -147,8 +147,11 @@ bool underPrefix(const std::string& value, const std::vector<std::string>& prefi
 
 class Checker {
   public:
-    Checker(const config::RemoteConfigRestrictions& rules, std::string file)
-        : rules_(rules), where_("remote config file \"" + std::move(file) + "\": ") {}
+    Checker(const config::RemoteConfigRestrictions& rules, std::string file,
+            const ReferenceResolver& resolve)
+        : rules_(rules),
+          where_("remote config file \"" + std::move(file) + "\": "),
+          resolve_(resolve) {}
 
     std::optional<std::string> check(const YAML::Node& root) {
         if (!root.IsMap()) {
@@ -216,7 +219,20 @@ class Checker {
                            [&](const char* kind) { return name == kind; });
     }
 
-    void scalar(const std::string& value, const std::string& path, const Context& context) {
+    void scalar(const std::string& raw, const std::string& path, const Context& context) {
+        // The supervisor's own references are resolved before the collector sees the value.
+        std::string value = raw;
+        // A file the supervisor writes itself (an offered certificate) is not the server
+        // naming a path on the host.
+        const bool supervisorFile = raw.rfind(kSupervisorReference, 0) == 0 &&
+                                    endsWith(raw, "_file}") && raw.find('}') == raw.size() - 1;
+        if (raw.find(kSupervisorReference) != std::string::npos) {
+            std::optional<std::string> resolved = resolve_ ? resolve_(raw) : std::nullopt;
+            if (!resolved) {
+                return;  // the composer refuses it, naming the reference
+            }
+            value = *resolved;
+        }
         for (const std::string& scheme : providersIn(value)) {
             const auto& allowed = rules_.allowedConfigProviders;
             if (std::find(allowed.begin(), allowed.end(), scheme) == allowed.end()) {
@@ -235,7 +251,8 @@ class Checker {
                 return;
             }
         }
-        if (!rules_.allowedPathPrefixes.empty() && isPathKey(context.key) && !value.empty()) {
+        if (!rules_.allowedPathPrefixes.empty() && isPathKey(context.key) && !value.empty() &&
+            !supervisorFile) {
             // The health check extensions' `path` is the URL path they serve.
             bool urlPath = context.key == "path" && context.kind == "extensions" &&
                            context.componentType.rfind("health", 0) == 0;
@@ -283,8 +300,11 @@ class Checker {
     static constexpr int kMaxDepth = 100;
     static constexpr std::size_t kMaxValues = 1000000;
 
+    static constexpr std::string_view kSupervisorReference = "${opamp:other_connections.";
+
     const config::RemoteConfigRestrictions& rules_;
     std::string where_;
+    const ReferenceResolver& resolve_;
     std::optional<std::string> violation_;
     std::size_t visited_ = 0;
 };
@@ -318,7 +338,8 @@ bool globMatch(std::string_view pattern, std::string_view text) {
 }
 
 std::optional<std::string> checkRestrictions(const config::RemoteConfigRestrictions& rules,
-                                             const std::map<std::string, std::string>& files) {
+                                             const std::map<std::string, std::string>& files,
+                                             const ReferenceResolver& resolve) {
     std::uint64_t size = 0;
     for (const auto& [name, body] : files) {
         size += body.size();
@@ -335,7 +356,7 @@ std::optional<std::string> checkRestrictions(const config::RemoteConfigRestricti
         } catch (const YAML::Exception&) {
             continue;  // the composer reports it with its position
         }
-        if (auto violation = Checker(rules, name).check(root)) {
+        if (auto violation = Checker(rules, name, resolve).check(root)) {
             return violation;
         }
     }

@@ -118,7 +118,8 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
       state_(std::move(state)),
       platform_(std::move(platform)),
       logger_(std::move(logger)),
-      cache_(store) {
+      cache_(store),
+      certificates_(config.server.certificateRequest, store, logger_.named("opamp")) {
     agent::CollectorOutput::Options output;
     if (!config.agent.passthroughLogs) {
         output.logFile = store.pathOf(kAgentLogFile);
@@ -429,6 +430,7 @@ void Supervisor::startClient() {
     }
     client_ = makeClient(clientSettings_, std::move(state));
     client_->start();
+    scheduleCertificateCheck();
 }
 
 opamp::Client::Settings Supervisor::configuredClientSettings() const {
@@ -451,6 +453,7 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
         localServer_->sendCustomMessage(message);
     };
     handlers.newInstanceUid = [this](const opamp::Uuid& uid) { onNewInstanceUid(uid); };
+    handlers.serverCapabilities = [this](std::uint64_t) { maybeRequestCertificate(); };
     handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
     handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
         onConnectionSettings(offers);
@@ -465,13 +468,18 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
 void Supervisor::onClientConnectionChanged(bool up) {
     connected_ = up;
     logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
+    if (!up) {
+        certificates_.mayAskAgain();
+    }
     if (up && pendingOffer_) {
         // The offered settings work: they are the ones from now on, across restarts.
         loop_.cancel(pendingOffer_->timer);
         committedOffer_ = pendingOffer_->offer;
         pendingOffer_.reset();
+        certificates_.committed(committedOffer_->opamp());
         try {
-            remoteconfig::saveOpampConnection(store_, *committedOffer_);
+            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOpampConnectionFile,
+                                               *committedOffer_);
         } catch (const std::exception& e) {
             logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
         }
@@ -494,17 +502,24 @@ void Supervisor::onClientConnectionChanged(bool up) {
 // reconnects with it (APPLYING), and it is committed and persisted once the connection
 // works (APPLIED), or the client goes back to the settings it had when it does not connect
 // within server.connection_settings_timeout (FAILED).
-void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& offers) {
+void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& received) {
     if (!config_.capabilities.acceptsOpampConnectionSettings) {
         logger_.warn(
             "Ignored an OpAMP connection settings offer: "
             "capabilities.accepts_opamp_connection_settings is off");
         return;
     }
-    const std::string& hash = offers.hash();
+    const std::string& hash = received.hash();
     if ((pendingOffer_ && pendingOffer_->offer.hash() == hash && !hash.empty()) ||
         (!pendingOffer_ && committedOffer_ && committedOffer_->hash() == hash && !hash.empty())) {
         return;  // sent again
+    }
+    // A certificate issued for our request comes without its key: it is ours to add.
+    pb::ConnectionSettingsOffers offers = received;
+    if (std::optional<std::string> problem = certificates_.pairWithKey(*offers.mutable_opamp())) {
+        logger_.error("Refused an OpAMP connection settings offer", {{"error", *problem}});
+        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, *problem);
+        return;
     }
     // What the offer leaves out stays as the settings in use have it (a pending offer's, or
     // the committed one's); the client's settings are rebuilt from the config and that.
@@ -536,7 +551,7 @@ void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& offers) {
         }
         committedOffer_ = kept;
         try {
-            remoteconfig::saveOpampConnection(store_, kept);
+            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOpampConnectionFile, kept);
         } catch (const std::exception& e) {
             logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
         }
@@ -619,6 +634,39 @@ void Supervisor::setConnectionSettingsStatus(const std::string& hash,
     client_->flush();
 }
 
+void Supervisor::maybeRequestCertificate() {
+    if (!client_ || !client_->connected() || pendingOffer_ || phase_ == Phase::ShuttingDown) {
+        return;
+    }
+    std::optional<std::uint64_t> serverCapabilities = client_->serverCapabilities();
+    if (!serverCapabilities) {
+        return;
+    }
+    std::optional<std::string> issued;
+    if (committedOffer_ && !committedOffer_->opamp().certificate().cert().empty()) {
+        issued = committedOffer_->opamp().certificate().cert();
+    }
+    if (auto request =
+            certificates_.requestIfNeeded(issued, state_.instanceId.toString(), *serverCapabilities,
+                                          std::chrono::system_clock::now())) {
+        client_->state().setConnectionSettingsRequest(*request);
+        client_->flush();
+    }
+}
+
+// A certificate nearing its end is renewed without waiting for a reconnection.
+void Supervisor::scheduleCertificateCheck() {
+    if (!config_.server.certificateRequest.enabled) {
+        return;
+    }
+    loop_.postAfter(std::chrono::hours(1), [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock() && phase_ != Phase::ShuttingDown) {
+            maybeRequestCertificate();
+            scheduleCertificateCheck();
+        }
+    });
+}
+
 effective::ComposeResult Supervisor::compose(
     const std::optional<pb::AgentRemoteConfig>& remote) const {
     effective::ComposeInput input;
@@ -638,6 +686,8 @@ effective::ComposeResult Supervisor::compose(
     if (remote) {
         input.remoteConfig = remoteconfig::configFiles(*remote);
     }
+    const effective::OtherConnections others = otherConnectionsView();
+    input.otherConnections = &others;
     return effective::composeEffectiveConfig(input);
 }
 
@@ -678,7 +728,7 @@ void Supervisor::runCollector(bool restartRunning) {
         return;
     }
     try {
-        for (const auto& [name, pem] : ownTelemetrySection().files) {
+        for (const auto& [name, pem] : offeredFiles()) {
             store_.write(name, pem);
         }
         store_.write(kEffectiveConfigFile, composed.yaml);
@@ -813,6 +863,14 @@ void Supervisor::onRestartCommand() {
 
 void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
     state_.instanceId = uid;
+    // A certificate naming the old UID is replaced (the spec's CSR flow), once the client
+    // speaks as the new one.
+    certificates_.mayAskAgain();
+    loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.lock()) {
+            maybeRequestCertificate();
+        }
+    });
     try {
         storage::savePersistentState(store_, state_);
     } catch (const std::exception& e) {
@@ -902,30 +960,93 @@ effective::OwnTelemetrySection Supervisor::ownTelemetrySection() const {
         ownTelemetry_, signals, [this](std::string_view name) { return store_.pathOf(name); });
 }
 
-// Own telemetry offers: kept, persisted, and rendered into the collector's config; the
-// collector restarts only when its config changes.
+effective::OtherConnections Supervisor::otherConnectionsView() const {
+    return effective::OtherConnections(
+        otherConnections_, [this](std::string_view name) { return store_.pathOf(name); });
+}
+
+// The PEM files the collector's config points at: the own telemetry and other connections'
+// certificates.
+std::vector<std::pair<std::string, std::string>> Supervisor::offeredFiles() const {
+    std::vector<std::pair<std::string, std::string>> files = ownTelemetrySection().files;
+    for (const auto& file : otherConnectionsView().files()) {
+        files.push_back(file);
+    }
+    return files;
+}
+
+// The parts of an offer that end up in the collector's config (own telemetry, other
+// connections): kept, persisted, and the collector restarted when its config changes. A
+// change the config cannot take (a reference to a connection the offer removed) is refused
+// and the collector keeps running as it was.
 void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers) {
     if (offers.has_opamp()) {
         onOpampOffer(offers);
     }
-    if (!effective::mergeOwnTelemetryOffer(ownTelemetry_, offers)) {
+    const pb::ConnectionSettingsOffers ownBefore = ownTelemetry_;
+    const pb::ConnectionSettingsOffers otherBefore = otherConnections_;
+    bool ownChanged = effective::mergeOwnTelemetryOffer(ownTelemetry_, offers);
+    bool otherChanged = false;
+    if (!offers.other_connections().empty()) {
+        if (config_.capabilities.acceptsOtherConnectionSettings) {
+            otherChanged = effective::mergeOtherConnectionsOffer(otherConnections_, offers);
+        } else {
+            logger_.warn(
+                "Ignored the other connections offered: "
+                "capabilities.accepts_other_connection_settings is off");
+        }
+    }
+    const bool collectorPart = offers.has_own_metrics() || offers.has_own_logs() ||
+                               offers.has_own_traces() || !offers.other_connections().empty();
+    if (!ownChanged && !otherChanged) {
+        if (collectorPart && !offers.has_opamp()) {
+            setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_APPLIED);
+        }
         return;
+    }
+    if (phase_ == Phase::Running && !stoppedForEmptyConfig_ && !applying_) {
+        effective::ComposeResult composed = compose(remoteConfig_);
+        if (composed.error) {
+            logger_.error(
+                "Refused the connection settings offered: the collector's config "
+                "cannot take them",
+                {{"error", *composed.error}});
+            ownTelemetry_ = ownBefore;
+            otherConnections_ = otherBefore;
+            if (!offers.has_opamp()) {
+                setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_FAILED,
+                                            *composed.error);
+            }
+            return;
+        }
     }
     try {
-        remoteconfig::saveOwnTelemetryOffers(store_, ownTelemetry_);
+        if (ownChanged) {
+            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOwnTelemetryFile,
+                                               ownTelemetry_);
+        }
+        if (otherChanged) {
+            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOtherConnectionsFile,
+                                               otherConnections_);
+        }
     } catch (const std::exception& e) {
-        logger_.error("Cannot persist the own telemetry settings", {{"error", e.what()}});
+        logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
     }
-    effective::OwnTelemetrySection section = ownTelemetrySection();
-    for (const std::string& note : section.notes) {
+    for (const std::string& note : ownTelemetrySection().notes) {
         logger_.warn("Part of the own telemetry offer cannot be used", {{"problem", note}});
     }
-    if (phase_ != Phase::Running || stoppedForEmptyConfig_) {
-        return;
+    for (const std::string& note : otherConnectionsView().notes()) {
+        logger_.warn("Part of the other connections offer cannot be used", {{"problem", note}});
+    }
+    if (!offers.has_opamp()) {
+        setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_APPLIED);
+    }
+    if (phase_ != Phase::Running || stoppedForEmptyConfig_ || applying_) {
+        return;  // a config being applied, or the next start, takes them
     }
     // A rotated certificate keeps its file name: the files count as much as the YAML.
     bool filesChanged = false;
-    for (const auto& [name, pem] : section.files) {
+    for (const auto& [name, pem] : offeredFiles()) {
         try {
             filesChanged = filesChanged || store_.read(name) != pem;
         } catch (const std::exception&) {
@@ -935,7 +1056,7 @@ void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers
     if (!filesChanged && compose(remoteConfig_).yaml == runningYaml_) {
         return;
     }
-    logger_.info("The collector's own telemetry settings changed: restarting it");
+    logger_.info("The connection settings in the collector's config changed: restarting it");
     runCollector(true);
 }
 
@@ -946,6 +1067,9 @@ void Supervisor::loadRemoteConfigState() {
     }
     ownTelemetry_ = loaded.ownTelemetry.value_or(pb::ConnectionSettingsOffers());
     committedOffer_ = loaded.opampConnection;
+    if (config_.capabilities.acceptsOtherConnectionSettings) {
+        otherConnections_ = loaded.otherConnections.value_or(pb::ConnectionSettingsOffers());
+    }
     if (!config_.capabilities.acceptsRemoteConfig) {
         return;
     }
@@ -966,8 +1090,10 @@ void Supervisor::loadRemoteConfigState() {
 
 std::optional<std::string> Supervisor::restrictionBroken(
     const pb::AgentRemoteConfig& remote) const {
-    return remoteconfig::checkRestrictions(config_.remoteConfigRestrictions,
-                                           remoteconfig::configFiles(remote));
+    const effective::OtherConnections others = otherConnectionsView();
+    return remoteconfig::checkRestrictions(
+        config_.remoteConfigRestrictions, remoteconfig::configFiles(remote),
+        [&others](const std::string& value) { return others.substituteText(value); });
 }
 
 void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfigStatuses status,

@@ -15,12 +15,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/agent/BootstrapCache.h"
 #include "core/agent/CollectorOutput.h"
 #include "core/agent/Commander.h"
 #include "core/config/SupervisorConfig.h"
 #include "core/effective/ConfigComposer.h"
+#include "core/effective/OtherConnections.h"
 #include "core/effective/OwnTelemetry.h"
 #include "core/localserver/LocalOpampServer.h"
 #include "core/localstatus/HealthServer.h"
@@ -29,6 +32,7 @@
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
+#include "core/supervisor/CertificateRequester.h"
 #include "core/supervisor/EventLoop.h"
 #include "core/telemetry/Logger.h"
 
@@ -93,7 +97,12 @@ class Supervisor {
                                      ::opamp::proto::ConnectionSettingsStatuses status,
                                      const std::string& error = "");
     effective::OwnTelemetrySection ownTelemetrySection() const;
+    effective::OtherConnections otherConnectionsView() const;
+    std::vector<std::pair<std::string, std::string>> offeredFiles() const;
     void onNewInstanceUid(const opamp::Uuid& uid);
+    // server.certificate_request: asks for a client certificate when one is needed.
+    void maybeRequestCertificate();
+    void scheduleCertificateCheck();
 
     // Remote configuration: see onRemoteConfig in the .cpp for the transaction.
     void loadRemoteConfigState();
@@ -183,6 +192,8 @@ class Supervisor {
     std::optional<Probation> probation_;
     // The own-telemetry offers in force (own_metrics, own_logs, own_traces).
     ::opamp::proto::ConnectionSettingsOffers ownTelemetry_;
+    // The other connections offered (other_connections), for the collector's config.
+    ::opamp::proto::ConnectionSettingsOffers otherConnections_;
     // The OpAMP connection: the settings in use, the committed offer they come from (if
     // any), and an offer being tried (with what to go back to).
     opamp::Client::Settings clientSettings_;
@@ -193,6 +204,7 @@ class Supervisor {
         EventLoop::TimerId timer{};
     };
     std::optional<PendingOffer> pendingOffer_;
+    CertificateRequester certificates_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
