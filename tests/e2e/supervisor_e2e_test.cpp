@@ -955,7 +955,9 @@ TEST_P(RemoteConfig, OwnTelemetryOffersReachTheCollectorsConfig) {
 // config through ${opamp:other_connections...} references, is kept across a restart, and a
 // config that refers to a connection the server has not offered is FAILED, naming it.
 TEST_P(RemoteConfig, OtherConnectionsAreResolvedInTheCollectorsConfig) {
-    auto config = remoteConfig("", "", "  accepts_other_connection_settings: true\n");
+    auto config = remoteConfig("", "",
+                               "  accepts_other_connection_settings: true\n"
+                               "  reports_connection_settings_status: true\n");
     auto supervisor = startSupervisor(config);
     const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
@@ -998,6 +1000,29 @@ TEST_P(RemoteConfig, OtherConnectionsAreResolvedInTheCollectorsConfig) {
     ASSERT_TRUE(waitUntil([&] { return testing::completeLines(second).size() >= 3; }))
         << logOf(*supervisor);
     EXPECT_EQ(permissionsOf(storage() / "other_connections.dat"), 0600);
+
+    // An offer that takes away what the running config refers to is refused whole.
+    const std::string kept = readFile(storage() / "other_connections.dat");
+    server_.offerConnectionSettings(
+        uid,
+        R"({"hash": "CQk=", "otherConnections": {"elsewhere": {"destinationEndpoint": "x"}}})");
+    auto refused = server_.waitForAgentMessages(
+        uid,
+        [](const pb::AgentToServer& m) {
+            return m.has_connection_settings_status() &&
+                   m.connection_settings_status().status() ==
+                       pb::ConnectionSettingsStatuses_FAILED &&
+                   opamp::hex(m.connection_settings_status().last_connection_settings_hash()) ==
+                       "0909";
+        },
+        1);
+    ASSERT_FALSE(refused.empty()) << logOf(*supervisor);
+    EXPECT_THAT(refused.front().connection_settings_status().error_message(),
+                HasSubstr("has not offered an other connection named \"sink\""));
+    EXPECT_EQ(readFile(storage() / "other_connections.dat"), kept);
+    const std::size_t lines = testing::completeLines(second).size();
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(second).size() > lines + 2; }))
+        << "the collector stopped producing";
 
     // Kept across a restart of the supervisor.
     supervisor->signal(SIGTERM);
@@ -1270,13 +1295,18 @@ class CertificateRequest : public SupervisorE2e,
                            public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(CertificateRequest, TheIssuedCertificateIsUsedAndKept) {
-    testing::TestPki pki(dir_.path(), {"127.0.0.1"});
+    // The server's own CA and the CA that signs agents' certificates are different ones,
+    // as on a real server: the second must not become trusted for the server.
+    std::filesystem::create_directories(dir_.path() / "server-pki");
+    std::filesystem::create_directories(dir_.path() / "agent-pki");
+    testing::TestPki pki(dir_.path() / "server-pki", {"127.0.0.1"});
+    testing::TestPki agents(dir_.path() / "agent-pki", {"unused"});
     devserver::DevServer::Options options;
     options.certFile = pki.serverCert.string();
     options.keyFile = pki.serverKey.string();
-    options.clientCaFile = pki.caCert.string();
-    options.csrCaCertFile = pki.caCert.string();
-    options.csrCaKeyFile = pki.caKey.string();
+    options.clientCaFile = agents.caCert.string();
+    options.csrCaCertFile = agents.caCert.string();
+    options.csrCaKeyFile = agents.caKey.string();
     options.heartbeatIntervalSeconds = 1;
     testing::DevServerFixture tlsServer(options);
     collectorConfig();

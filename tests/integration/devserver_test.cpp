@@ -482,6 +482,22 @@ TEST(CsrSigner, SignsWithAnRsaCaAndGrantsNoMoreThanClientAuth) {
     EXPECT_THROW(signer.sign(csr.csrPem, kOtherUid), std::invalid_argument);
 }
 
+// An agent gets its identity and host names, nothing more: an organization or other
+// subject fields it asks for are not signed.
+TEST(CsrSigner, SignsOnlyTheAgentsUidAndItsHostNames) {
+    testing::TempDir dir;
+    auto [certFile, keyFile] = writeRsaCa(dir.path());
+    CsrSigner signer(certFile, keyFile, std::chrono::hours(1));
+    auto csr = opamp::makeCertificateRequest(opamp::KeyType::EcP256, kUid.toString(),
+                                             {"Some Other Org"}, {"agent.example.com"});
+    Cert parsed = parseCert(signer.sign(csr.csrPem, kUid.toString()));
+    ASSERT_TRUE(parsed);
+    const X509_NAME* subject = X509_get_subject_name(parsed.get());
+    EXPECT_EQ(X509_NAME_entry_count(subject), 1);
+    EXPECT_EQ(X509_NAME_get_index_by_NID(subject, NID_organizationName, -1), -1);
+    EXPECT_EQ(X509_check_host(parsed.get(), "agent.example.com", 0, 0, nullptr), 1);
+}
+
 // mTLS with a CSR CA: an agent connects without a certificate, asks for one, and connects
 // with it; certificates from elsewhere are still refused.
 class DevServerCsrTlsTest : public ::testing::TestWithParam<std::string> {};

@@ -115,6 +115,41 @@ TEST(OtherConnections, WhatCannotBeResolvedIsAnErrorNamingTheKey) {
               "https://eu-1.example.com");
 }
 
+// What the server sends is data for the collector, never something it expands or reads as
+// another type: checked on the emitted text the collector will parse.
+TEST(OtherConnections, OfferedTextIsEscapedAndStaysText) {
+    pb::ConnectionSettingsOffers offers;
+    pb::OtherConnectionSettings& s = (*offers.mutable_other_connections())["x"];
+    s.set_destination_endpoint("${env:AWS_SECRET_ACCESS_KEY}");
+    auto* h = s.mutable_headers()->add_headers();
+    h->set_key("X-Leak");
+    h->set_value("${file:/etc/shadow}");
+    (*s.mutable_other_settings())["flag"] = "true";
+    (*s.mutable_other_settings())["port"] = "0x10";
+    OtherConnections others(offers, inStorage);
+    YAML::Node config = YAML::Load(
+        "a: ${opamp:other_connections.x.endpoint}\n"
+        "b: ${opamp:other_connections.x.headers}\n"
+        "c: \"k=${opamp:other_connections.x.endpoint}\"\n"
+        "d: ${opamp:other_connections.x.other_settings.flag}\n"
+        "e: ${opamp:other_connections.x.other_settings}\n"
+        "f: ${env:KEPT_FOR_THE_COLLECTOR}\n");
+    ASSERT_EQ(others.substitute(config), std::nullopt);
+    YAML::Emitter emitter;
+    emitter << config;
+    const std::string text = emitter.c_str();
+    EXPECT_THAT(text, ::testing::Not(HasSubstr(" ${env:AWS")));
+    EXPECT_THAT(text, HasSubstr("$${env:AWS_SECRET_ACCESS_KEY}"));
+    EXPECT_THAT(text, HasSubstr("$${file:/etc/shadow}"));
+    EXPECT_THAT(text, HasSubstr("k=$${env:AWS_SECRET_ACCESS_KEY}"));
+    EXPECT_THAT(text, HasSubstr("f: ${env:KEPT_FOR_THE_COLLECTOR}"));
+    YAML::Node parsed = YAML::Load(text);
+    EXPECT_EQ(parsed["d"].Tag(), "tag:yaml.org,2002:str");
+    EXPECT_EQ(parsed["e"]["flag"].Tag(), "tag:yaml.org,2002:str");
+    EXPECT_EQ(parsed["e"]["port"].Tag(), "tag:yaml.org,2002:str");
+    EXPECT_EQ(parsed["e"]["port"].as<std::string>(), "0x10");
+}
+
 TEST(OtherConnections, NamesBecomeSafeDistinctFileNames) {
     pb::ConnectionSettingsOffers offers;
     (*offers.mutable_other_connections())["a/b"].mutable_tls()->set_ca_pem_contents("1");

@@ -42,15 +42,13 @@ TEST(ConnectionOffer, WhatTheOfferSetsReplacesAndTheRestStays) {
     EXPECT_EQ(s.tls->caFile, "");  // the offered CA replaces the configured file
     EXPECT_EQ(s.heartbeatInterval, std::chrono::seconds(15));
 
-    // The client certificate's CA is trusted besides the server's, not instead of it.
+    // The client certificate's CA is not trusted for the server: the configured CA stays.
     pb::OpAMPConnectionSettings issued;
     issued.mutable_certificate()->set_cert("CERT");
     issued.mutable_certificate()->set_ca_cert("CLIENT CA");
     Client::Settings withIssued = withConnectionOffer(configured(), issued, kNoEnv);
     EXPECT_EQ(withIssued.tls->caFile, "/etc/ssl/first-ca.pem");
-    EXPECT_EQ(withIssued.tls->caPem, "CLIENT CA");
-    offer.mutable_certificate()->set_ca_cert("CLIENT CA");
-    EXPECT_EQ(withConnectionOffer(configured(), offer, kNoEnv).tls->caPem, "CA\nCLIENT CA");
+    EXPECT_EQ(withIssued.tls->caPem, "");
     EXPECT_EQ(s.userAgent, "opampsupervisor/0.1.0");
 
     Client::Settings same =

@@ -85,7 +85,7 @@ TEST_F(CertificateRequesterTest, TheIssuedCertificateIsPairedWithTheWaitingKeyAn
     ASSERT_TRUE(request);
     pb::OpAMPConnectionSettings offer;
     offer.mutable_certificate()->set_cert(issue(*request, hours(24 * 365)));
-    EXPECT_EQ(requester.pairWithKey(offer), std::nullopt);
+    EXPECT_EQ(requester.pairWithKey(offer, nullptr), std::nullopt);
     EXPECT_TRUE(opamp::certificateMatchesKey(offer.certificate().cert(),
                                              offer.certificate().private_key()));
 
@@ -93,7 +93,7 @@ TEST_F(CertificateRequesterTest, TheIssuedCertificateIsPairedWithTheWaitingKeyAn
     CertificateRequester restarted(settings_, store_, logger_);
     pb::OpAMPConnectionSettings again;
     again.mutable_certificate()->set_cert(offer.certificate().cert());
-    EXPECT_EQ(restarted.pairWithKey(again), std::nullopt);
+    EXPECT_EQ(restarted.pairWithKey(again, nullptr), std::nullopt);
     restarted.committed(again);
     EXPECT_FALSE(std::filesystem::exists(store_.pathOf(CertificateRequester::kKeyFile)));
 
@@ -106,22 +106,22 @@ TEST_F(CertificateRequesterTest, ACertificateForAnotherKeyOrWithoutARequestIsRef
     CertificateRequester fresh(settings_, store_, logger_);
     pb::OpAMPConnectionSettings stray;
     stray.mutable_certificate()->set_cert(readAll(pki_.clientCert));
-    EXPECT_THAT(fresh.pairWithKey(stray).value_or(""),
+    EXPECT_THAT(fresh.pairWithKey(stray, nullptr).value_or(""),
                 HasSubstr("no certificate request of this supervisor is waiting"));
 
     CertificateRequester requester(settings_, store_, logger_);
     ASSERT_TRUE(requester.requestIfNeeded(std::nullopt, kUid, kTakesRequests,
                                           std::chrono::system_clock::now()));
-    EXPECT_THAT(requester.pairWithKey(stray).value_or(""),
+    EXPECT_THAT(requester.pairWithKey(stray, nullptr).value_or(""),
                 HasSubstr("is not for the key of the last certificate request"));
     // An offer that brings its own key, or no certificate, passes untouched.
     pb::OpAMPConnectionSettings own;
     own.mutable_certificate()->set_cert("CERT");
     own.mutable_certificate()->set_private_key("KEY");
-    EXPECT_EQ(requester.pairWithKey(own), std::nullopt);
+    EXPECT_EQ(requester.pairWithKey(own, nullptr), std::nullopt);
     EXPECT_EQ(own.certificate().private_key(), "KEY");
     pb::OpAMPConnectionSettings none;
-    EXPECT_EQ(requester.pairWithKey(none), std::nullopt);
+    EXPECT_EQ(requester.pairWithKey(none, nullptr), std::nullopt);
 }
 
 TEST_F(CertificateRequesterTest, RenewsNearTheEndAndForANewInstanceUid) {
@@ -146,7 +146,28 @@ TEST_F(CertificateRequesterTest, RenewsNearTheEndAndForANewInstanceUid) {
     EXPECT_TRUE(asks(notAfter - hours(47)));
     // A new instance UID needs a certificate naming it.
     EXPECT_TRUE(asks(now, "018fe0c4-1d4a-7b5e-9c3f-000000000000"));
-    EXPECT_THAT(log(), HasSubstr("is not for \\\"018fe0c4-1d4a-7b5e-9c3f-000000000000\\\""));
+    EXPECT_THAT(log(), HasSubstr("is for instance " + kUid +
+                                 ", not "
+                                 "018fe0c4-1d4a-7b5e-9c3f-000000000000"));
+}
+
+TEST_F(CertificateRequesterTest, ACertificateTheServerNamedItselfIsNotAskedForAgain) {
+    CertificateRequester requester(settings_, store_, logger_);
+    // Named "opampsup test agent" by its CA, valid for a day.
+    const std::string hostNamed = readAll(pki_.clientCert);
+    EXPECT_FALSE(requester.requestIfNeeded(hostNamed, kUid, kTakesRequests,
+                                           std::chrono::system_clock::now()));
+}
+
+TEST_F(CertificateRequesterTest, TheCertificateInUseSentAgainKeepsItsKey) {
+    pb::TLSCertificate committed;
+    committed.set_cert("CERT");
+    committed.set_private_key("KEY");
+    CertificateRequester requester(settings_, store_, logger_);
+    pb::OpAMPConnectionSettings resent;
+    resent.mutable_certificate()->set_cert("CERT");
+    EXPECT_EQ(requester.pairWithKey(resent, &committed), std::nullopt);
+    EXPECT_EQ(resent.certificate().private_key(), "KEY");
 }
 
 }  // namespace

@@ -171,7 +171,23 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
             signer = signer_;
         }
         // Outside the lock: signing takes a while and needs nothing the lock guards.
-        csrAnswer = answerCsr(message, signer.get());
+        const std::string asking = uidText(message.instance_uid());
+        bool renamed = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto was = renamedFrom_.find(asking);
+            renamed = was != renamedFrom_.end() && was->second == peer.certificateCommonName;
+        }
+        if (!peer.certificateCommonName.empty() && peer.certificateCommonName != asking &&
+            !renamed) {
+            // The connection proves another identity: it may not ask for this one's.
+            csrAnswer = badRequest(
+                "the CSR is refused: the connection presents the certificate "
+                "of " +
+                peer.certificateCommonName + ", not of " + asking);
+        } else {
+            csrAnswer = answerCsr(message, signer.get());
+        }
     }
     bool csrRefused = csrAnswer && csrAnswer->has_error_response();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -232,6 +248,7 @@ pb::ServerToAgent AgentRegistry::onAgentMessage(const pb::AgentToServer& message
         Agent moved = std::move(agent);
         agents_.erase(it);
         moved.uid = assigned;
+        renamedFrom_[assigned.toString()] = id;
         it = agents_.insert_or_assign(assigned.toString(), std::move(moved)).first;
     }
     Agent& current = it->second;
@@ -290,6 +307,12 @@ bool AgentRegistry::send(const std::string& id, pb::ServerToAgent message) {
         }
         Agent& agent = it->second;
         message.set_instance_uid(agent.uid.toBytesString());
+        if (message.has_agent_identification()) {
+            if (auto next =
+                    opamp::Uuid::fromBytes(message.agent_identification().new_instance_uid())) {
+                renamedFrom_[next->toString()] = id;
+            }
+        }
         if (!agent.connection) {
             agent.pending.push_back(std::move(message));
             return true;

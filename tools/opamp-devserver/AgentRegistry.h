@@ -135,6 +135,9 @@ class AgentRegistry {
     mutable std::mutex mutex_;
     std::uint64_t offeredHeartbeatSeconds_ = 0;
     std::shared_ptr<const CsrSigner> signer_;
+    // New instance UIDs the server gave, to the UID each replaced: an agent may ask for a
+    // certificate for its new UID over a connection that still shows its old certificate.
+    std::map<std::string, std::string> renamedFrom_;
     std::map<std::string, Agent> agents_;  // by UID text
     std::deque<Recorded> recorded_;
     std::uint64_t recordIndex_ = 0;

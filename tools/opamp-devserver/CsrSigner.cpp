@@ -37,6 +37,11 @@ struct ExtensionsDeleter {
     }
 };
 using Extensions = std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionsDeleter>;
+using Name = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
+struct NamesDeleter {
+    void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }
+};
+using Names = std::unique_ptr<GENERAL_NAMES, NamesDeleter>;
 
 // OpenSSL's queued reasons, joined; the queue is left empty for the next caller.
 std::string openSslReasons() {
@@ -202,7 +207,14 @@ std::string CsrSigner::sign(const std::string& csrPem, const std::string& instan
                          static_cast<long>(seconds), nullptr) == nullptr) {
         fail("cannot set the certificate's validity");
     }
-    if (X509_set_subject_name(cert.get(), subject) != 1 ||
+    // The subject is the agent's UID and nothing else it asked for (an O or OU of its
+    // choosing would let it claim more than its identity).
+    Name issuedSubject(X509_NAME_new());
+    if (!issuedSubject ||
+        X509_NAME_add_entry_by_NID(issuedSubject.get(), NID_commonName, MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(instanceUid.c_str()), -1,
+                                   -1, 0) != 1 ||
+        X509_set_subject_name(cert.get(), issuedSubject.get()) != 1 ||
         X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_->cert.get())) != 1 ||
         X509_set_pubkey(cert.get(), publicKey) != 1) {
         fail("cannot fill in the certificate");
@@ -213,13 +225,34 @@ std::string CsrSigner::sign(const std::string& csrPem, const std::string& instan
     addExtension(cert.get(), issuer, NID_ext_key_usage, "clientAuth");
     addExtension(cert.get(), issuer, NID_subject_key_identifier, "hash");
     addExtension(cert.get(), issuer, NID_authority_key_identifier, "keyid,issuer");
-    // Only the names: any other extension the agent asked for (CA:TRUE, say) is not granted.
+    // Only DNS names and IP addresses of the names asked for: any other extension (CA:TRUE,
+    // say) and any other kind of name (a URI, an e-mail address) is not granted.
     Extensions requested(X509_REQ_get_extensions(request.get()));
     for (int i = 0; requested && i < sk_X509_EXTENSION_num(requested.get()); ++i) {
         X509_EXTENSION* extension = sk_X509_EXTENSION_value(requested.get(), i);
-        if (OBJ_obj2nid(X509_EXTENSION_get_object(extension)) == NID_subject_alt_name &&
-            X509_add_ext(cert.get(), extension, -1) != 1) {
-            fail("cannot copy the CSR's subjectAltName");
+        if (OBJ_obj2nid(X509_EXTENSION_get_object(extension)) != NID_subject_alt_name) {
+            continue;
+        }
+        Names asked(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(extension)));
+        Names granted(sk_GENERAL_NAME_new_null());
+        if (!asked || !granted) {
+            refuse("the CSR's subjectAltName does not decode");
+        }
+        for (int n = 0; n < sk_GENERAL_NAME_num(asked.get()); ++n) {
+            GENERAL_NAME* name = sk_GENERAL_NAME_value(asked.get(), n);
+            if (name->type != GEN_DNS && name->type != GEN_IPADD) {
+                continue;
+            }
+            GENERAL_NAME* copy = GENERAL_NAME_dup(name);
+            if (copy == nullptr || sk_GENERAL_NAME_push(granted.get(), copy) == 0) {
+                GENERAL_NAME_free(copy);
+                fail("cannot copy the CSR's names");
+            }
+        }
+        if (sk_GENERAL_NAME_num(granted.get()) > 0 &&
+            X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, granted.get(), 0,
+                              X509V3_ADD_DEFAULT) != 1) {
+            fail("cannot add the subjectAltName");
         }
     }
     // Ed25519 and Ed448 CA keys sign without a separate digest.

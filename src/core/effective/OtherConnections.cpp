@@ -1,5 +1,6 @@
 #include "core/effective/OtherConnections.h"
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <variant>
@@ -51,10 +52,49 @@ std::string tlsVersion(const std::string& offered) {
     return offered;
 }
 
+// What the server sent, as the collector must read it: every `$` doubled, so the collector
+// expands nothing of it (an offered "${env:SECRET}" would otherwise read the host's secret).
+std::string escaped(const std::string& offered) {
+    std::string out;
+    out.reserve(offered.size());
+    for (char c : offered) {
+        out += c;
+        if (c == '$') {
+            out += '$';
+        }
+    }
+    return out;
+}
+
+// Whether YAML would read the plain text as something other than a string (a boolean, a
+// null, a number): then it is tagged as a string.
+bool readsAsOtherThanText(const std::string& text) {
+    std::string lower;
+    for (char c : text) {
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    for (const char* word : {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}) {
+        if (lower == word) {
+            return true;
+        }
+    }
+    std::size_t first = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+    return first < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[first])) != 0 || text[first] == '.');
+}
+
+YAML::Node textNode(const std::string& offered) {
+    YAML::Node node(escaped(offered));
+    if (readsAsOtherThanText(offered)) {
+        node.SetTag("tag:yaml.org,2002:str");
+    }
+    return node;
+}
+
 YAML::Node headerMap(const pb::Headers& headers) {
     YAML::Node map(YAML::NodeType::Map);
     for (const pb::Header& h : headers.headers()) {
-        map[h.key()] = h.value();
+        map[h.key()] = textNode(h.value());
     }
     return map;
 }
@@ -104,7 +144,7 @@ struct Resolver {
         if (field == "other_settings") {
             YAML::Node map(YAML::NodeType::Map);
             for (const auto& [k, v] : s.other_settings()) {
-                map[k] = v;
+                map[k] = textNode(v);
             }
             return Value(map);
         }
@@ -136,7 +176,7 @@ struct Resolver {
         if (field == "tls.cipher_suites") {
             YAML::Node list(YAML::NodeType::Sequence);
             for (const std::string& suite : s.tls().cipher_suites()) {
-                list.push_back(suite);
+                list.push_back(textNode(suite));
             }
             return Value(list);
         }
@@ -147,9 +187,15 @@ struct Resolver {
                kFields;
     }
 
-    // Replaces the references in one scalar: a node when the scalar is exactly one
-    // reference, else text. The error names the reference.
-    std::variant<Value, std::string> scalar(const std::string& value) const {
+    struct Replaced {
+        YAML::Node node;    // the value the collector gets, when `error` is empty
+        std::string error;  // names the reference
+    };
+
+    // Replaces the references in one scalar. A scalar that is exactly one reference takes the
+    // field's type; inside longer text each reference becomes its text. What the server
+    // sent is escaped for the collector (see escaped()).
+    Replaced scalar(const std::string& value) const {
         std::string out;
         std::size_t i = 0;
         while (i < value.size()) {
@@ -164,70 +210,66 @@ struct Resolver {
             }
             std::size_t end = value.find('}', i);
             if (end == std::string::npos) {
-                return "\"" + value + "\" has a reference without its closing brace";
+                return {{}, "\"" + value + "\" has a reference without its closing brace"};
             }
             std::string reference = value.substr(i + kPrefix.size(), end - i - kPrefix.size());
             auto resolved = resolve(reference);
             if (auto* error = std::get_if<std::string>(&resolved)) {
-                return *error;
+                return {{}, *error};
             }
             Value& v = std::get<Value>(resolved);
+            const std::string* text = std::get_if<std::string>(&v);
             if (i == 0 && end + 1 == value.size()) {
-                return v;  // the whole value: it keeps its type
+                return {text ? textNode(*text) : std::get<YAML::Node>(v), ""};
             }
-            if (auto* text = std::get_if<std::string>(&v)) {
-                out += *text;
+            if (text) {
+                out += escaped(*text);
             } else {
                 const YAML::Node& node = std::get<YAML::Node>(v);
                 if (!node.IsScalar()) {
-                    return "\"" + value + "\": " + value.substr(i, end + 1 - i) +
-                           " is not text and can only be a whole value";
+                    return {{},
+                            "\"" + value + "\": " + value.substr(i, end + 1 - i) +
+                                " is not text and can only be a whole value"};
                 }
                 out += node.Scalar();
             }
             i = end + 1;
         }
-        return Value(out);
+        YAML::Node node(out);
+        if (readsAsOtherThanText(out)) {
+            node.SetTag("tag:yaml.org,2002:str");
+        }
+        return {node, ""};
+    }
+
+    std::optional<std::string> replaceIn(YAML::Node child, const std::string& at) const {
+        if (child.IsScalar() && refersToOtherConnection(child.Scalar())) {
+            Replaced replaced = scalar(child.Scalar());
+            if (!replaced.error.empty()) {
+                return at + ": " + replaced.error;
+            }
+            child = replaced.node;  // replaces the value where the parent holds it
+            return std::nullopt;
+        }
+        return walk(child, at + "::");
     }
 
     std::optional<std::string> walk(YAML::Node node, const std::string& path) const {
         if (node.IsMap()) {
             for (auto entry : node) {
-                const std::string key = entry.first.Scalar();
-                YAML::Node child = entry.second;
-                if (child.IsScalar() && refersToOtherConnection(child.Scalar())) {
-                    auto result = scalar(child.Scalar());
-                    if (auto* error = std::get_if<std::string>(&result)) {
-                        return path + key + ": " + *error;
-                    }
-                    child = asNode(std::get<Value>(result));
-                } else if (auto error = walk(child, path + key + "::")) {
+                if (auto error = replaceIn(entry.second, path + entry.first.Scalar())) {
                     return error;
                 }
             }
         } else if (node.IsSequence()) {
+            const std::string base = path.size() >= 2 ? path.substr(0, path.size() - 2) : path;
             for (std::size_t n = 0; n < node.size(); ++n) {
-                YAML::Node child = node[n];
-                std::string at = path.substr(0, path.size() - 2) + "[" + std::to_string(n) + "]";
-                if (child.IsScalar() && refersToOtherConnection(child.Scalar())) {
-                    auto result = scalar(child.Scalar());
-                    if (auto* error = std::get_if<std::string>(&result)) {
-                        return at + ": " + *error;
-                    }
-                    child = asNode(std::get<Value>(result));
-                } else if (auto error = walk(child, at + "::")) {
+                if (auto error = replaceIn(node[n], base + "[" + std::to_string(n) + "]")) {
                     return error;
                 }
             }
         }
         return std::nullopt;
-    }
-
-    static YAML::Node asNode(const Value& v) {
-        if (const auto* text = std::get_if<std::string>(&v)) {
-            return YAML::Node(*text);
-        }
-        return std::get<YAML::Node>(v);
     }
 };
 
@@ -242,9 +284,9 @@ OtherConnections::OtherConnections(
             files_.emplace_back(fileName, pem);
             return pathOf(fileName).string();
         };
-        const std::string& ca = !settings.tls().ca_pem_contents().empty()
-                                    ? settings.tls().ca_pem_contents()
-                                    : settings.certificate().ca_cert();
+        // Not certificate.ca_cert: that CA signed the client certificate and is not the
+        // destination's.
+        const std::string& ca = settings.tls().ca_pem_contents();
         if (!ca.empty()) {
             c.caFile = file("ca", ca);
         }
@@ -270,17 +312,11 @@ std::optional<std::string> OtherConnections::substitute(YAML::Node& config) cons
 }
 
 std::optional<std::string> OtherConnections::substituteText(const std::string& value) const {
-    auto result = Resolver{*this}.scalar(value);
-    if (const auto* v = std::get_if<Value>(&result)) {
-        if (const auto* text = std::get_if<std::string>(v)) {
-            return *text;
-        }
-        const YAML::Node& node = std::get<YAML::Node>(*v);
-        if (node.IsScalar()) {
-            return node.Scalar();
-        }
+    Resolver::Replaced replaced = Resolver{*this}.scalar(value);
+    if (!replaced.error.empty() || !replaced.node.IsScalar()) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    return replaced.node.Scalar();
 }
 
 bool refersToOtherConnection(std::string_view value) {

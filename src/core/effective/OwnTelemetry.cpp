@@ -31,8 +31,9 @@ YAML::Node otlpExporter(const pb::TelemetryConnectionSettings& s, const std::str
         out.files.emplace_back(name, pem);
         return pathOf(name).string();
     };
-    const std::string& ca =
-        !s.tls().ca_pem_contents().empty() ? s.tls().ca_pem_contents() : s.certificate().ca_cert();
+    // Not certificate.ca_cert: that CA signed the client certificate and is not the
+    // destination's.
+    const std::string& ca = s.tls().ca_pem_contents();
     if (!ca.empty()) {
         otlp["certificate"] = file("ca", ca);
     }

@@ -91,12 +91,9 @@ Client::Settings withConnectionOffer(Client::Settings base, const pb::OpAMPConne
             tls.keyFile.clear();
             tls.certPem = o.certificate().cert();
             tls.keyPem = o.certificate().private_key();
-            // ca_cert is the CA that signed the client certificate (the spec's CSR flow). It
-            // is trusted as well, not instead: the server's own CA may be another one.
-            if (!o.certificate().ca_cert().empty()) {
-                tls.caPem += (tls.caPem.empty() || tls.caPem.back() == '\n' ? "" : "\n") +
-                             o.certificate().ca_cert();
-            }
+            // ca_cert is the CA that signed the client certificate, for TLS-terminating
+            // proxies; the spec advises against trusting it for anything, and it is not the
+            // server's CA.
         }
         base.tls = tls;
     }

@@ -4,6 +4,7 @@
 
 #include "core/config/Duration.h"
 #include "core/opamp/CertificateRequest.h"
+#include "core/opamp/Uuid.h"
 
 namespace opampsup::supervisor {
 namespace pb = ::opamp::proto;
@@ -36,15 +37,25 @@ std::optional<std::string> CertificateRequester::reasonToRequest(
         return "the certificate in use does not parse";
     }
     // A certificate issued for less than three times renew_before is renewed in its last
-    // third instead: otherwise every connection would ask for a new one.
-    const auto lifetime =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(*notAfter - *notBefore);
-    const std::chrono::nanoseconds window =
-        std::min<std::chrono::nanoseconds>(settings_.renewBefore, lifetime / 3);
-    if (*notAfter - now <= window) {
+    // third instead: otherwise every connection would ask for a new one. In seconds: the
+    // times may be the clock's ends (a certificate valid until 9999).
+    using std::chrono::seconds;
+    using std::chrono::time_point_cast;
+    const seconds lifetime =
+        time_point_cast<seconds>(*notAfter) - time_point_cast<seconds>(*notBefore);
+    const seconds window =
+        std::min(std::chrono::duration_cast<seconds>(settings_.renewBefore), lifetime / 3);
+    if (time_point_cast<seconds>(*notAfter) - time_point_cast<seconds>(now) <= window) {
         return "the certificate in use expires within " + config::formatGoDuration(window);
     }
-    if (opamp::certificateCommonName(*issuedCert).value_or("") != expectedName) {
+    // A certificate that names an instance UID must name ours (the server gave a new one);
+    // a server that writes its own subject (a host name) is not asked again and again.
+    if (settings_.commonName.empty()) {
+        const std::string name = opamp::certificateCommonName(*issuedCert).value_or("");
+        if (opamp::Uuid::parse(name) && name != expectedName) {
+            return "the certificate in use is for instance " + name + ", not " + expectedName;
+        }
+    } else if (opamp::certificateCommonName(*issuedCert).value_or("") != expectedName) {
         return "the certificate in use is not for \"" + expectedName + "\"";
     }
     return std::nullopt;
@@ -89,9 +100,14 @@ std::optional<pb::ConnectionSettingsRequest> CertificateRequester::requestIfNeed
 }
 
 std::optional<std::string> CertificateRequester::pairWithKey(
-    pb::OpAMPConnectionSettings& offer) const {
+    pb::OpAMPConnectionSettings& offer, const pb::TLSCertificate* committed) const {
     if (!offer.has_certificate() || offer.certificate().cert().empty() ||
         !offer.certificate().private_key().empty()) {
+        return std::nullopt;
+    }
+    if (committed != nullptr && committed->cert() == offer.certificate().cert() &&
+        !committed->private_key().empty()) {
+        offer.mutable_certificate()->set_private_key(committed->private_key());
         return std::nullopt;
     }
     if (pendingKey_.empty()) {

@@ -36,9 +36,11 @@ class CertificateRequester {
         std::uint64_t serverCapabilities, std::chrono::system_clock::time_point now);
 
     // For an offered certificate without its private key (the CSR flow's answer): adds the
-    // key of the request it answers. Returns the problem when there is no such key; offers
-    // that carry their own key, or no certificate, pass untouched.
-    std::optional<std::string> pairWithKey(::opamp::proto::OpAMPConnectionSettings& offer) const;
+    // key of the request it answers, or the committed key when it is the certificate in use
+    // sent again. Returns the problem when there is no such key; offers that carry their own
+    // key, or no certificate, pass untouched.
+    std::optional<std::string> pairWithKey(::opamp::proto::OpAMPConnectionSettings& offer,
+                                           const ::opamp::proto::TLSCertificate* committed) const;
 
     // The certificate is in use and committed with its key: the waiting key file goes.
     void committed(const ::opamp::proto::OpAMPConnectionSettings& offer);

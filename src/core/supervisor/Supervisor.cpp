@@ -9,6 +9,7 @@
 #include "core/config/Expansion.h"
 #include "core/effective/ConfigComposer.h"
 #include "core/opamp/Capabilities.h"
+#include "core/opamp/CertificateRequest.h"
 #include "core/opamp/ConnectionOffer.h"
 #include "core/opamp/Hex.h"
 #include "core/opamp/Proxy.h"
@@ -411,8 +412,20 @@ void Supervisor::startClient() {
     }
     clientSettings_ = configuredClientSettings();
     if (committedOffer_ && config_.capabilities.acceptsOpampConnectionSettings) {
+        pb::OpAMPConnectionSettings committed = committedOffer_->opamp();
+        if (config_.server.certificateRequest.enabled && !committed.certificate().cert().empty() &&
+            opamp::certificateNotAfter(committed.certificate().cert())
+                    .value_or(std::chrono::system_clock::time_point::min()) <=
+                std::chrono::system_clock::now()) {
+            // An expired certificate from the server cannot connect: the configured TLS
+            // settings can, to ask for a new one.
+            logger_.warn(
+                "The certificate the server issued has expired; connecting without it "
+                "to ask for a new one");
+            committed.clear_certificate();
+        }
         try {
-            clientSettings_ = opamp::withConnectionOffer(clientSettings_, committedOffer_->opamp(),
+            clientSettings_ = opamp::withConnectionOffer(clientSettings_, committed,
                                                          config::processExpansionSources().env);
             logger_.info("Connecting with the settings the server offered",
                          {{"endpoint", clientSettings_.endpoint}});
@@ -453,7 +466,14 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
         localServer_->sendCustomMessage(message);
     };
     handlers.newInstanceUid = [this](const opamp::Uuid& uid) { onNewInstanceUid(uid); };
-    handlers.serverCapabilities = [this](std::uint64_t) { maybeRequestCertificate(); };
+    // Posted: the same message may carry a new instance UID, which the request must name.
+    handlers.serverCapabilities = [this](std::uint64_t) {
+        loop_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) {
+                maybeRequestCertificate();
+            }
+        });
+    };
     handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
     handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
         onConnectionSettings(offers);
@@ -476,10 +496,11 @@ void Supervisor::onClientConnectionChanged(bool up) {
         loop_.cancel(pendingOffer_->timer);
         committedOffer_ = pendingOffer_->offer;
         pendingOffer_.reset();
-        certificates_.committed(committedOffer_->opamp());
         try {
             remoteconfig::saveConnectionOffers(store_, remoteconfig::kOpampConnectionFile,
                                                *committedOffer_);
+            // Only once the certificate and its key are kept does the waiting key go.
+            certificates_.committed(committedOffer_->opamp());
         } catch (const std::exception& e) {
             logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
         }
@@ -502,34 +523,33 @@ void Supervisor::onClientConnectionChanged(bool up) {
 // reconnects with it (APPLYING), and it is committed and persisted once the connection
 // works (APPLIED), or the client goes back to the settings it had when it does not connect
 // within server.connection_settings_timeout (FAILED).
-void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& received) {
+// What the offer leaves out stays as the settings in use have it (a pending offer's, or the
+// committed one's); the client's settings are rebuilt from the config and that.
+pb::ConnectionSettingsOffers Supervisor::mergedOpampOffer(
+    const pb::ConnectionSettingsOffers& offers) const {
+    pb::ConnectionSettingsOffers kept;
+    kept.set_hash(offers.hash());
+    *kept.mutable_opamp() =
+        opamp::mergeConnectionOffer(pendingOffer_     ? pendingOffer_->offer.opamp()
+                                    : committedOffer_ ? committedOffer_->opamp()
+                                                      : pb::OpAMPConnectionSettings(),
+                                    offers.opamp());
+    return kept;
+}
+
+void Supervisor::onOpampOffer(const pb::ConnectionSettingsOffers& offers) {
     if (!config_.capabilities.acceptsOpampConnectionSettings) {
         logger_.warn(
             "Ignored an OpAMP connection settings offer: "
             "capabilities.accepts_opamp_connection_settings is off");
         return;
     }
-    const std::string& hash = received.hash();
+    const std::string& hash = offers.hash();
     if ((pendingOffer_ && pendingOffer_->offer.hash() == hash && !hash.empty()) ||
         (!pendingOffer_ && committedOffer_ && committedOffer_->hash() == hash && !hash.empty())) {
         return;  // sent again
     }
-    // A certificate issued for our request comes without its key: it is ours to add.
-    pb::ConnectionSettingsOffers offers = received;
-    if (std::optional<std::string> problem = certificates_.pairWithKey(*offers.mutable_opamp())) {
-        logger_.error("Refused an OpAMP connection settings offer", {{"error", *problem}});
-        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, *problem);
-        return;
-    }
-    // What the offer leaves out stays as the settings in use have it (a pending offer's, or
-    // the committed one's); the client's settings are rebuilt from the config and that.
-    pb::ConnectionSettingsOffers kept;
-    kept.set_hash(hash);
-    *kept.mutable_opamp() =
-        opamp::mergeConnectionOffer(pendingOffer_     ? pendingOffer_->offer.opamp()
-                                    : committedOffer_ ? committedOffer_->opamp()
-                                                      : pb::OpAMPConnectionSettings(),
-                                    offers.opamp());
+    const pb::ConnectionSettingsOffers kept = mergedOpampOffer(offers);
     opamp::Client::Settings candidate;
     try {
         candidate = opamp::withConnectionOffer(configuredClientSettings(), kept.opamp(),
@@ -615,6 +635,7 @@ void Supervisor::switchClient(const opamp::Client::Settings& settings) {
     }
     client_->stop();
     connected_ = false;
+    certificates_.mayAskAgain();  // a new connection
     clientSettings_ = settings;
     client_ = std::move(next);
     client_->start();
@@ -728,9 +749,7 @@ void Supervisor::runCollector(bool restartRunning) {
         return;
     }
     try {
-        for (const auto& [name, pem] : offeredFiles()) {
-            store_.write(name, pem);
-        }
+        writeOfferedFiles();
         store_.write(kEffectiveConfigFile, composed.yaml);
         if (!reload) {
             output_->restart();
@@ -969,78 +988,133 @@ effective::OtherConnections Supervisor::otherConnectionsView() const {
 // certificates.
 std::vector<std::pair<std::string, std::string>> Supervisor::offeredFiles() const {
     std::vector<std::pair<std::string, std::string>> files = ownTelemetrySection().files;
-    for (const auto& file : otherConnectionsView().files()) {
-        files.push_back(file);
-    }
+    const effective::OtherConnections others = otherConnectionsView();
+    files.insert(files.end(), others.files().begin(), others.files().end());
     return files;
 }
 
-// The parts of an offer that end up in the collector's config (own telemetry, other
-// connections): kept, persisted, and the collector restarted when its config changes. A
-// change the config cannot take (a reference to a connection the offer removed) is refused
-// and the collector keeps running as it was.
-void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& offers) {
-    if (offers.has_opamp()) {
-        onOpampOffer(offers);
-    }
-    const pb::ConnectionSettingsOffers ownBefore = ownTelemetry_;
-    const pb::ConnectionSettingsOffers otherBefore = otherConnections_;
-    bool ownChanged = effective::mergeOwnTelemetryOffer(ownTelemetry_, offers);
-    bool otherChanged = false;
-    if (!offers.other_connections().empty()) {
-        if (config_.capabilities.acceptsOtherConnectionSettings) {
-            otherChanged = effective::mergeOtherConnectionsOffer(otherConnections_, offers);
-        } else {
-            logger_.warn(
-                "Ignored the other connections offered: "
+// A connection settings offer is checked whole before any of it is kept: the parts that end
+// up in the collector's config (own telemetry, other connections) must compose with the
+// config that runs and keep its restrictions, and an OpAMP part must be usable (a valid
+// endpoint, a certificate with its key). A refused offer is FAILED and changes nothing.
+// Then the collector's parts are persisted and taken (the collector restarted when its
+// config changes), and the OpAMP part is tried (onOpampOffer), which reports the status;
+// without one the offer is APPLIED. The OpAMP part can still fail later, when its
+// connection does not work: the collector's parts stay, as they do not depend on it.
+void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& received) {
+    pb::ConnectionSettingsOffers offers = received;
+    const std::string hash = offers.hash();
+    auto refuse = [&](const std::string& why) {
+        logger_.error("Refused a connection settings offer", {{"error", why}});
+        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_FAILED, why);
+    };
+    if (!offers.other_connections().empty() &&
+        !config_.capabilities.acceptsOtherConnectionSettings) {
+        offers.clear_other_connections();
+        if (!offers.has_opamp() && !offers.has_own_metrics() && !offers.has_own_logs() &&
+            !offers.has_own_traces()) {
+            refuse(
+                "other connections were offered, but "
                 "capabilities.accepts_other_connection_settings is off");
+            return;
         }
+        logger_.warn(
+            "Ignored the other connections offered: "
+            "capabilities.accepts_other_connection_settings is off");
     }
-    const bool collectorPart = offers.has_own_metrics() || offers.has_own_logs() ||
-                               offers.has_own_traces() || !offers.other_connections().empty();
-    if (!ownChanged && !otherChanged) {
-        if (collectorPart && !offers.has_opamp()) {
-            setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_APPLIED);
+    if (offers.has_opamp() && config_.capabilities.acceptsOpampConnectionSettings) {
+        // A certificate issued for our request comes without its key: it is ours to add.
+        if (std::optional<std::string> problem = certificates_.pairWithKey(
+                *offers.mutable_opamp(),
+                committedOffer_ ? &committedOffer_->opamp().certificate() : nullptr)) {
+            refuse(*problem);
+            return;
         }
-        return;
-    }
-    if (phase_ == Phase::Running && !stoppedForEmptyConfig_ && !applying_) {
-        effective::ComposeResult composed = compose(remoteConfig_);
-        if (composed.error) {
-            logger_.error(
-                "Refused the connection settings offered: the collector's config "
-                "cannot take them",
-                {{"error", *composed.error}});
-            ownTelemetry_ = ownBefore;
-            otherConnections_ = otherBefore;
-            if (!offers.has_opamp()) {
-                setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_FAILED,
-                                            *composed.error);
-            }
+        try {
+            opamp::withConnectionOffer(configuredClientSettings(), mergedOpampOffer(offers).opamp(),
+                                       config::processExpansionSources().env);
+        } catch (const std::invalid_argument& e) {
+            refuse(e.what());
             return;
         }
     }
-    try {
-        if (ownChanged) {
-            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOwnTelemetryFile,
-                                               ownTelemetry_);
+
+    const pb::ConnectionSettingsOffers ownBefore = ownTelemetry_;
+    const pb::ConnectionSettingsOffers otherBefore = otherConnections_;
+    const bool ownChanged = effective::mergeOwnTelemetryOffer(ownTelemetry_, offers);
+    const bool otherChanged = effective::mergeOtherConnectionsOffer(otherConnections_, offers);
+    if (ownChanged || otherChanged) {
+        std::optional<std::string> problem = compose(remoteConfig_).error;
+        if (!problem && remoteConfig_) {
+            problem = restrictionBroken(*remoteConfig_);
         }
-        if (otherChanged) {
-            remoteconfig::saveConnectionOffers(store_, remoteconfig::kOtherConnectionsFile,
-                                               otherConnections_);
+        if (problem) {
+            ownTelemetry_ = ownBefore;
+            otherConnections_ = otherBefore;
+            refuse("the collector's config cannot take the offered settings: " + *problem);
+            return;
         }
-    } catch (const std::exception& e) {
-        logger_.error("Cannot persist the offered connection settings", {{"error", e.what()}});
+        try {
+            if (ownChanged) {
+                remoteconfig::saveConnectionOffers(store_, remoteconfig::kOwnTelemetryFile,
+                                                   ownTelemetry_);
+            }
+            if (otherChanged) {
+                remoteconfig::saveConnectionOffers(store_, remoteconfig::kOtherConnectionsFile,
+                                                   otherConnections_);
+            }
+        } catch (const std::exception& e) {
+            ownTelemetry_ = ownBefore;
+            otherConnections_ = otherBefore;
+            refuse(std::string("cannot persist the offered settings: ") + e.what());
+            return;
+        }
+        for (const std::string& note : ownTelemetrySection().notes) {
+            logger_.warn("Part of the own telemetry offer cannot be used", {{"problem", note}});
+        }
+        const effective::OtherConnections others = otherConnectionsView();
+        for (const std::string& note : others.notes()) {
+            logger_.warn("Part of the other connections offer cannot be used", {{"problem", note}});
+        }
+        restartForOfferedSettings();
     }
-    for (const std::string& note : ownTelemetrySection().notes) {
-        logger_.warn("Part of the own telemetry offer cannot be used", {{"problem", note}});
+    if (offers.has_opamp()) {
+        onOpampOffer(offers);
+    } else if (ownChanged || otherChanged || offers.has_own_metrics() || offers.has_own_logs() ||
+               offers.has_own_traces() || !offers.other_connections().empty()) {
+        setConnectionSettingsStatus(hash, pb::ConnectionSettingsStatuses_APPLIED);
     }
-    for (const std::string& note : otherConnectionsView().notes()) {
-        logger_.warn("Part of the other connections offer cannot be used", {{"problem", note}});
+}
+
+// Writes the certificates the collector's config points at, and forgets (deletes) those no
+// longer offered, as the spec asks of replaced client certificates.
+void Supervisor::writeOfferedFiles() const {
+    const std::vector<std::pair<std::string, std::string>> files = offeredFiles();
+    for (const auto& [name, pem] : files) {
+        store_.write(name, pem);
     }
-    if (!offers.has_opamp()) {
-        setConnectionSettingsStatus(offers.hash(), pb::ConnectionSettingsStatuses_APPLIED);
+    std::error_code error;
+    for (auto it = std::filesystem::directory_iterator(store_.directory(), error);
+         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+        const std::string name = it->path().filename().string();
+        const bool ours =
+            (name.rfind("other_connection_", 0) == 0 || name.rfind("own_telemetry_", 0) == 0) &&
+            name.size() > 4 && name.compare(name.size() - 4, 4, ".pem") == 0;
+        if (!ours || std::any_of(files.begin(), files.end(),
+                                 [&](const auto& file) { return file.first == name; })) {
+            continue;
+        }
+        try {
+            store_.remove(name);
+        } catch (const std::exception& e) {
+            logger_.warn("Cannot delete a certificate file no longer offered",
+                         {{"file", name}, {"error", e.what()}});
+        }
     }
+}
+
+// The collector restarts when the offered settings change its config or the files it reads.
+void Supervisor::restartForOfferedSettings() {
     if (phase_ != Phase::Running || stoppedForEmptyConfig_ || applying_) {
         return;  // a config being applied, or the next start, takes them
     }

@@ -91,6 +91,10 @@ class Supervisor {
     std::unique_ptr<opamp::Client> makeClient(const opamp::Client::Settings& settings,
                                               opamp::AgentState state);
     void onOpampOffer(const ::opamp::proto::ConnectionSettingsOffers& offers);
+    ::opamp::proto::ConnectionSettingsOffers mergedOpampOffer(
+        const ::opamp::proto::ConnectionSettingsOffers& offers) const;
+    void restartForOfferedSettings();
+    void writeOfferedFiles() const;
     void switchClient(const opamp::Client::Settings& settings);
     void onClientConnectionChanged(bool up);
     void setConnectionSettingsStatus(const std::string& hash,
