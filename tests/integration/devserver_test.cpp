@@ -19,6 +19,7 @@
 
 #include "CsrSigner.h"
 #include "core/opamp/CertificateRequest.h"
+#include "core/opamp/OpenSslHandles.h"
 #include "core/opamp/Transport.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
@@ -286,18 +287,11 @@ std::string sha256(const std::string& bytes) {
     return std::string(digest.begin(), digest.end());
 }
 
-template <auto Free>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const {
-        Free(p);
-    }
-};
-using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
+using opamp::ossl::Cert;
+using opamp::ossl::Deleter;
 
 Cert parseCert(const std::string& pem) {
-    std::unique_ptr<BIO, Deleter<BIO_free>> bio(
-        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    opamp::ossl::Bio bio = opamp::ossl::memoryBio(pem);
     return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
@@ -439,7 +433,7 @@ TEST(DevServerCsr, NeedsTheCaCertificateAndItsOwnKey) {
 
 // A self-signed RSA CA written to `dir`: its certificate and key files.
 std::pair<std::string, std::string> writeRsaCa(const std::filesystem::path& dir) {
-    std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>> key(EVP_RSA_gen(2048));
+    opamp::ossl::Key key(EVP_RSA_gen(2048));
     Cert ca(X509_new());
     X509_set_version(ca.get(), X509_VERSION_3);
     ASN1_INTEGER_set(X509_get_serialNumber(ca.get()), 7);
@@ -460,9 +454,9 @@ std::pair<std::string, std::string> writeRsaCa(const std::filesystem::path& dir)
     X509_sign(ca.get(), key.get(), EVP_sha256());
     std::string certFile = (dir / "rsa-ca.pem").string();
     std::string keyFile = (dir / "rsa-ca-key.pem").string();
-    std::unique_ptr<BIO, Deleter<BIO_free>> certOut(BIO_new_file(certFile.c_str(), "w"));
+    opamp::ossl::Bio certOut(BIO_new_file(certFile.c_str(), "w"));
     PEM_write_bio_X509(certOut.get(), ca.get());
-    std::unique_ptr<BIO, Deleter<BIO_free>> keyOut(BIO_new_file(keyFile.c_str(), "w"));
+    opamp::ossl::Bio keyOut(BIO_new_file(keyFile.c_str(), "w"));
     PEM_write_bio_PrivateKey(keyOut.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
     return {certFile, keyFile};
 }

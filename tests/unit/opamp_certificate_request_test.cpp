@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/opamp/CertificateRequest.h"
+#include "core/opamp/OpenSslHandles.h"
 
 namespace opampsup::opamp {
 namespace {
@@ -21,21 +22,10 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
-template <auto Free>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const {
-        Free(p);
-    }
-};
-using Bio = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
-using Request = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
-using GeneralNames = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+using namespace ossl;
 
 Bio readBio(const std::string& pem) {
-    return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return memoryBio(pem);
 }
 
 Request parseRequest(const std::string& pem) {

@@ -14,34 +14,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/opamp/OpenSslHandles.h"
+
 namespace opampsup::devserver {
 namespace {
 
-template <auto Free>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const {
-        Free(p);
-    }
-};
-using Bio = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
-using Request = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
+using namespace opamp::ossl;
+using Names = GeneralNames;
 using BigNum = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using Extension = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
-
-struct ExtensionsDeleter {
-    void operator()(STACK_OF(X509_EXTENSION) * extensions) const {
-        sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
-    }
-};
-using Extensions = std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionsDeleter>;
-using Name = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
-struct NamesDeleter {
-    void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }
-};
-using Names = std::unique_ptr<GENERAL_NAMES, NamesDeleter>;
 
 // OpenSSL's queued reasons, joined; the queue is left empty for the next caller.
 std::string openSslReasons() {
@@ -171,7 +151,7 @@ std::string CsrSigner::sign(const std::string& csrPem, const std::string& instan
     if (csrPem.size() > static_cast<std::size_t>(INT_MAX)) {
         refuse("the CSR is too large");
     }
-    Bio csrBio(BIO_new_mem_buf(csrPem.data(), static_cast<int>(csrPem.size())));
+    Bio csrBio = memoryBio(csrPem);
     Request request(csrBio ? PEM_read_bio_X509_REQ(csrBio.get(), nullptr, noPassphrase, nullptr)
                            : nullptr);
     if (!request) {
