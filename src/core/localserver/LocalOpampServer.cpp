@@ -295,7 +295,9 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                     break;
                 }
             }
-            if (!ws.poll(Poco::Timespan(0, 200 * 1000), Poco::Net::Socket::SELECT_READ)) {
+            // stop() shuts the socket down, which ends this wait at once: the timeout only
+            // bounds how late a lost wake-up is noticed, and keeps an idle supervisor asleep.
+            if (!ws.poll(Poco::Timespan(60, 0), Poco::Net::Socket::SELECT_READ)) {
                 continue;
             }
             buffer.resize(0);
