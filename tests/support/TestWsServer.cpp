@@ -223,8 +223,12 @@ void TestWsServer::sendFrame(const std::string& bytes, int flags) {
 void TestWsServer::drop() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (current_ != nullptr) {
-        current_->shutdownReceive();
-        current_->shutdownSend();
+        // The peer may be gone already (ENOTCONN); this runs in the destructor, too.
+        try {
+            current_->shutdownReceive();
+            current_->shutdownSend();
+        } catch (const Poco::Exception&) {
+        }
     }
 }
 
