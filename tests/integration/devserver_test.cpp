@@ -352,7 +352,10 @@ TEST_P(DevServerCsrTest, SignsTheAgentsOwnCsrIntoAConnectionSettingsOffer) {
     EXPECT_EQ(X509_check_ca(cert.get()), 0);
     auto notAfter = opamp::certificateNotAfter(certificate.cert());
     ASSERT_TRUE(notAfter);
-    EXPECT_GE(*notAfter, before + std::chrono::hours(24 * 30) - 1s);
+    // OpenSSL stamps the time from time(), whole seconds from a coarse clock that can lag
+    // system_clock by a tick: allow the whole second before `before`.
+    EXPECT_GE(*notAfter,
+              std::chrono::floor<std::chrono::seconds>(before) + std::chrono::hours(24 * 30) - 1s);
     EXPECT_LE(*notAfter, std::chrono::system_clock::now() + std::chrono::hours(24 * 30) + 1s);
 
     // Recorded like any answer.
