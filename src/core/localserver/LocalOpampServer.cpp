@@ -5,7 +5,6 @@
 #include <Poco/Buffer.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -13,6 +12,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/WebSocket.h>
 
+#include "core/net/HttpServer.h"
 #include "core/opamp/WsFraming.h"
 #include "platform/peer.h"
 
@@ -140,7 +140,7 @@ class LocalOpampServer::Handler : public Poco::Net::HTTPRequestHandler {
     LocalOpampServer& owner_;
 };
 
-class LocalOpampServer::Factory : public Poco::Net::HTTPRequestHandlerFactory {
+class LocalOpampServer::Factory : public net::HandlerFactory {
   public:
     explicit Factory(LocalOpampServer& owner) : owner_(owner) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(
@@ -169,11 +169,9 @@ void LocalOpampServer::start() {
         throw std::runtime_error("cannot listen for the collector on " + address.toString() + ": " +
                                  e.displayText());
     }
-    auto* params = new Poco::Net::HTTPServerParams;
-    // One connection is served; a second thread answers a concurrent attempt with 409.
-    params->setMaxThreads(2);
-    params->setMaxQueued(8);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), *socket, params);
+    // One connection is served; a few more threads answer concurrent attempts with 409.
+    server_ = std::make_unique<net::HttpServer>(new Factory(*this), *socket,
+                                                new Poco::Net::HTTPServerParams, 4);
     server_->start();
 }
 
@@ -186,7 +184,7 @@ void LocalOpampServer::stop() {
         stopping_ = true;
     }
     disconnect();
-    server_->stopAll(true);
+    server_->stop();
     server_.reset();
 }
 

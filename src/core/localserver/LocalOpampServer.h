@@ -26,9 +26,9 @@
 #include "core/telemetry/Logger.h"
 #include "opamp.pb.h"
 
-namespace Poco::Net {
-class HTTPServer;
-}  // namespace Poco::Net
+namespace opampsup::net {
+class HttpServer;
+}  // namespace opampsup::net
 
 namespace opampsup::localserver {
 
@@ -93,7 +93,7 @@ class LocalOpampServer {
     std::uint16_t requestedPort_;
     Callbacks callbacks_;
     telemetry::Logger logger_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<net::HttpServer> server_;
 
     mutable std::mutex mutex_;
     Expected expected_;

@@ -5,7 +5,6 @@
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -13,6 +12,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include "core/net/HttpServer.h"
 #include "core/opamp/TlsContext.h"
 
 namespace opampsup::localstatus {
@@ -46,7 +46,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     const std::map<std::string, std::string>& headers_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+class Factory : public net::HandlerFactory {
   public:
     Factory(const HttpEndpoint::Handler& answer, const std::map<std::string, std::string>& headers)
         : answer_(answer), headers_(headers) {}
@@ -59,6 +59,10 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
     const HttpEndpoint::Handler& answer_;
     const std::map<std::string, std::string>& headers_;
 };
+
+// Probes and `opampsupervisor status` come one at a time; a few more may wait on a slow
+// answer, and anything beyond is turned away rather than given a thread.
+constexpr std::size_t kMaxConnections = 4;
 
 Poco::Timespan timespanOf(config::Duration d) {
     return Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
@@ -78,8 +82,6 @@ HttpEndpoint::HttpEndpoint(const HttpEndpointOptions& options, Handler handler)
                                  e.displayText());
     }
     auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(2);
-    params->setMaxQueued(16);
     if (options_.ioTimeout.count() > 0) {
         params->setTimeout(timespanOf(options_.ioTimeout));
     }
@@ -98,13 +100,13 @@ HttpEndpoint::HttpEndpoint(const HttpEndpointOptions& options, Handler handler)
             Poco::Net::SecureServerSocket socket(
                 opamp::makeServerTlsContext(*options_.tls, options_.tlsKey));
             listen(socket);
-            server_ = std::make_unique<Poco::Net::HTTPServer>(
-                new Factory(handler_, options_.responseHeaders), socket, params);
+            server_ = std::make_unique<net::HttpServer>(
+                new Factory(handler_, options_.responseHeaders), socket, params, kMaxConnections);
         } else {
             Poco::Net::ServerSocket socket;
             listen(socket);
-            server_ = std::make_unique<Poco::Net::HTTPServer>(
-                new Factory(handler_, options_.responseHeaders), socket, params);
+            server_ = std::make_unique<net::HttpServer>(
+                new Factory(handler_, options_.responseHeaders), socket, params, kMaxConnections);
         }
     } catch (const Poco::Exception& e) {
         throw std::runtime_error(options_.key + ": cannot listen on " + shown + ": " +
@@ -119,7 +121,7 @@ HttpEndpoint::~HttpEndpoint() {
 
 void HttpEndpoint::stop() {
     if (server_) {
-        server_->stopAll(true);
+        server_->stop();
         server_.reset();
     }
 }

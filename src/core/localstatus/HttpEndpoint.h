@@ -1,8 +1,8 @@
 #pragma once
 
 // A small HTTP(S) server for the supervisor's local endpoints (the health check and the
-// status): it binds one address, serves on Poco's threads (two at most), and asks a
-// handler for each answer. The handler runs on those threads: it must only read state
+// status): it binds one address, serves each connection on a thread of its own (a few at most), and
+// asks a handler for each answer. The handler runs on those threads: it must only read state
 // guarded by its own lock.
 
 #include <cstdint>
@@ -15,8 +15,8 @@
 #include "core/config/ListenAddress.h"
 #include "core/config/SupervisorConfig.h"
 
-namespace Poco::Net {
-class HTTPServer;
+namespace opampsup::net {
+class HttpServer;
 }
 
 namespace opampsup::localstatus {
@@ -58,7 +58,7 @@ class HttpEndpoint {
     HttpEndpointOptions options_;
     Handler handler_;
     std::uint16_t port_ = 0;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<net::HttpServer> server_;
 };
 
 }  // namespace opampsup::localstatus
