@@ -267,6 +267,15 @@ TEST_P(LocalConfig, RunsTheCollectorReportsItAndStopsInOrder) {
         uid, [](const pb::AgentToServer& m) { return m.has_agent_disconnect(); }, 1);
     EXPECT_EQ(goodbye.size(), 1U);
     EXPECT_THAT(logOf(*supervisor), HasSubstr("Shutdown complete"));
+    // The bootstrap collector reports several times before it stops; the bootstrap ends
+    // once (it used to end with each report: one OpAMP client and config each time).
+    const std::string log = logOf(*supervisor);
+    std::size_t ends = 0;
+    for (auto at = log.find("Bootstrap done"); at != std::string::npos;
+         at = log.find("Bootstrap done", at + 1)) {
+        ++ends;
+    }
+    EXPECT_EQ(ends, 1U) << log;
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, LocalConfig, ::testing::Values("ws", "http"));
@@ -549,12 +558,20 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
     auto supervisor = startSupervisor(config);
     const std::string uid = healthyAgent(*supervisor);
     ASSERT_FALSE(uid.empty());
+    auto first = waitForHealth(uid, [](const pb::ComponentHealth& h) { return h.healthy(); });
+    ASSERT_TRUE(first);
     const std::size_t before = collectorPids(*supervisor).size();
     server_.restart(uid);
     ASSERT_TRUE(waitUntil([&] { return collectorPids(*supervisor).size() == before + 1; }))
         << logOf(*supervisor);
+    // The new process is admitted by the supervisor's OpAMP server and reports its own
+    // health (a later start time): it was given the new launch secret.
+    EXPECT_TRUE(waitForHealth(uid, [&](const pb::ComponentHealth& h) {
+        return h.healthy() && h.start_time_unix_nano() > first->start_time_unix_nano();
+    })) << logOf(*supervisor);
     EXPECT_THAT(logOf(*supervisor), HasSubstr("Restarting the collector at the server's request"));
     EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("the collector exited")));
+    EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("Refused a connection")));
 }
 
 // Remote configuration (the first part of S1, S3, S4 and S6): a pushed config is applied

@@ -345,22 +345,26 @@ void Supervisor::finishBootstrap(std::optional<std::string> failure) {
     if (phase_ != Phase::Bootstrapping) {
         return;
     }
+    phase_ = Phase::EndingBootstrap;
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();
     }
     if (failure) {
         logger_.error("Bootstrap failed; starting the collector anyway", {{"error", *failure}});
-    } else if (fingerprint_ && description_) {
-        try {
-            cache_.save(*fingerprint_, {*description_, components_});
-        } catch (const std::exception& e) {
-            logger_.warn("Cannot save the bootstrap cache", {{"error", e.what()}});
+    } else {
+        logger_.info("Bootstrap done: the collector described itself");
+        if (fingerprint_ && description_) {
+            try {
+                cache_.save(*fingerprint_, {*description_, components_});
+            } catch (const std::exception& e) {
+                logger_.warn("Cannot save the bootstrap cache", {{"error", e.what()}});
+            }
         }
     }
     std::optional<std::string> error = failure;
     commander_->stop([this, error, alive = std::weak_ptr<bool>(alive_)] {
-        if (!alive.lock() || phase_ == Phase::ShuttingDown) {
+        if (!alive.lock() || phase_ != Phase::EndingBootstrap) {
             return;
         }
         phase_ = Phase::Running;
@@ -514,7 +518,7 @@ void Supervisor::onClientConnectionChanged(bool up) {
         usingFallback_ = false;
         if (phase_ == Phase::Running && !applying_ && !stoppedForEmptyConfig_) {
             logger_.info("Leaving the startup fallback configs for the configured ones");
-            runCollector(true);
+            runCollector(Relaunch::ReloadOrRestart);
         }
     }
 }
@@ -712,7 +716,7 @@ effective::ComposeResult Supervisor::compose(
     return effective::composeEffectiveConfig(input);
 }
 
-void Supervisor::runCollector(bool restartRunning) {
+void Supervisor::runCollector(Relaunch how) {
     if (remoteConfig_ && restrictionBroken(*remoteConfig_)) {
         // Restrictions may have been tightened since the config was received.
         logger_.error("The persisted remote config breaks a restriction; not running it",
@@ -727,7 +731,8 @@ void Supervisor::runCollector(bool restartRunning) {
     }
     stoppedForEmptyConfig_ = false;
     // A reload keeps the process, so it keeps its launch secret and local-server identity.
-    const bool reload = restartRunning && config_.agent.useHupConfigReload && commander_->running();
+    const bool reload = how == Relaunch::ReloadOrRestart && config_.agent.useHupConfigReload &&
+                        commander_->running();
     if (!reload) {
         newLaunchSecret();
     }
@@ -773,10 +778,10 @@ void Supervisor::runCollector(bool restartRunning) {
     if (reload && commander_->reload()) {
         return;
     }
-    if (restartRunning) {
-        commander_->restart(launchSpec());
-    } else {
+    if (how == Relaunch::Start && !commander_->running()) {
         commander_->start(launchSpec());
+    } else {
+        commander_->restart(launchSpec());
     }
 }
 
@@ -876,8 +881,7 @@ void Supervisor::onRestartCommand() {
         return;
     }
     logger_.info("Restarting the collector at the server's request");
-    newLaunchSecret();
-    commander_->restart(launchSpec());
+    runCollector(Relaunch::Restart);
 }
 
 void Supervisor::onNewInstanceUid(const opamp::Uuid& uid) {
@@ -1131,7 +1135,7 @@ void Supervisor::restartForOfferedSettings() {
         return;
     }
     logger_.info("The connection settings in the collector's config changed: restarting it");
-    runCollector(true);
+    runCollector(Relaunch::ReloadOrRestart);
 }
 
 void Supervisor::loadRemoteConfigState() {
@@ -1351,7 +1355,7 @@ void Supervisor::beginApply(const pb::AgentRemoteConfig& config) {
         });
     logger_.info("Applying the remote config: restarting the collector",
                  {{"hash", opamp::hex(hash)}});
-    runCollector(true);
+    runCollector(Relaunch::ReloadOrRestart);
 }
 
 void Supervisor::applyEmptyConfig(const pb::AgentRemoteConfig& config) {
@@ -1458,7 +1462,7 @@ bool Supervisor::crashedOnProbation(const std::string& error) {
     reportHealth(false, "StatusFatalError", reason);
     remoteConfig_ = failed.previous;
     commitWorkingConfig();
-    runCollector(true);
+    runCollector(Relaunch::ReloadOrRestart);
     return true;
 }
 
@@ -1476,7 +1480,7 @@ void Supervisor::applyFailed(const std::string& reason) {
     logger_.error("Remote config failed; going back to the last working config",
                   {{"hash", opamp::hex(hash)}, {"error", reason}});
     remoteConfig_ = workingConfig_;
-    runCollector(true);
+    runCollector(Relaunch::ReloadOrRestart);
 }
 
 void Supervisor::shutdown(std::function<void()> done) {

@@ -62,14 +62,21 @@ class Supervisor {
     void shutdown(std::function<void()> done);
 
   private:
-    enum class Phase { Bootstrapping, Running, ShuttingDown };
+    // EndingBootstrap: the bootstrap collector is stopping; more of its messages change
+    // nothing (finishing twice would start the collector twice over).
+    enum class Phase { Bootstrapping, EndingBootstrap, Running, ShuttingDown };
+    // How runCollector launches. Start keeps the crash backoff; the others begin it anew.
+    // Each launch writes a new secret into the collector's config, so a collector already
+    // running is restarted whatever is asked: only a SIGHUP reload (ReloadOrRestart with
+    // agent.use_hup_config_reload) keeps the process and its secret.
+    enum class Relaunch { Start, Restart, ReloadOrRestart };
 
     void startBootstrap();
     void finishBootstrap(std::optional<std::string> failure);
     void startClient();
-    // Composes and writes effective.yaml and starts the collector (restarts a running one
-    // when asked).
-    void runCollector(bool restartRunning = false);
+    // Composes and writes effective.yaml and starts the collector, or relaunches a running
+    // one as `how` says.
+    void runCollector(Relaunch how = Relaunch::Start);
     agent::LaunchSpec launchSpec() const;
     std::string extensionYaml() const;
     void newLaunchSecret();
