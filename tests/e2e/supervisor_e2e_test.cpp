@@ -728,7 +728,8 @@ TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {
                           "YAML: line"));
     const std::size_t before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
-        << "the last working config does not run again";
+        << "the last working config does not run again\n"
+        << logOf(*supervisor);
 
     // S3: a restarted supervisor runs the last working config before any server message.
     supervisor->signal(SIGTERM);
@@ -883,7 +884,8 @@ TEST_P(RemoteConfig, TurningBadWithinTheSoakPeriodFailsAndRollsBack) {
                 HasSubstr("the collector turned unhealthy within the soak period of 3s"));
     std::size_t before = testing::completeLines(good).size();
     EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
-        << "the last working config does not run again";
+        << "the last working config does not run again\n"
+        << logOf(*supervisor);
 
     const std::string crashing = server_.pushConfig(
         uid, "", producing(dir_.path() / "crash.jsonl", "    crash_after: 300ms\n"));
@@ -891,7 +893,9 @@ TEST_P(RemoteConfig, TurningBadWithinTheSoakPeriodFailsAndRollsBack) {
     ASSERT_TRUE(failed) << logOf(*supervisor);
     EXPECT_THAT(failed->error_message(), HasSubstr("the collector exited with exit code 2"));
     before = testing::completeLines(good).size();
-    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }));
+    EXPECT_TRUE(waitUntil([&] { return testing::completeLines(good).size() > before + 2; }))
+        << "the last working config does not run again\n"
+        << logOf(*supervisor);
     EXPECT_EQ(statuses(uid, hash).back(), pb::RemoteConfigStatuses_APPLIED);
 }
 

@@ -2,12 +2,17 @@
 // survives garbage. The "collector" here is a WebSocket transport in the test process, so
 // the process check sees the test's own PID.
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/WebSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "core/localserver/LocalOpampServer.h"
 #include "core/opamp/Transport.h"
+#include "core/opamp/WsFraming.h"
 #include "support/Waiter.h"
 
 namespace opampsup::localserver {
@@ -165,6 +170,43 @@ TEST_F(LocalOpampServerTest, ClosesOnAnotherInstanceUid) {
     EXPECT_THAT(*why, HasSubstr("instance UID 018fe0c4-0000-7000-8000-000000000001"));
     EXPECT_TRUE(collector.lost_.pop());
     EXPECT_FALSE(messages_.pop(50ms).has_value());
+}
+
+// The collector's messages split over frames are put together; one larger than the
+// buffers the server keeps (1 MiB) arrives whole, and so do the small ones after it.
+TEST_F(LocalOpampServerTest, ReassemblesFragmentedAndLargeMessages) {
+    using Poco::Net::WebSocket;
+    Poco::Net::HTTPClientSession session("127.0.0.1", server_->port());
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/v1/opamp",
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Authorization", authorization());
+    Poco::Net::HTTPResponse response;
+    WebSocket ws(session, request, response);
+    auto withBody = [](std::size_t bytes, char fill) {
+        pb::AgentToServer m;
+        m.set_instance_uid(kUid.toBytesString());
+        auto& file =
+            (*m.mutable_effective_config()->mutable_config_map()->mutable_config_map())[""];
+        file.set_body(std::string(bytes, fill));
+        return opamp::frameWsMessage(m.SerializeAsString());
+    };
+    auto send = [&](const std::string& bytes, int flags) {
+        ws.sendFrame(bytes.data(), static_cast<int>(bytes.size()), flags);
+    };
+    const int fin = WebSocket::FRAME_FLAG_FIN;
+    const std::string split = withBody(3000, 'a');
+    send(split.substr(0, 1000), WebSocket::FRAME_OP_BINARY);
+    send(split.substr(1000, 1000), WebSocket::FRAME_OP_CONT);
+    send(split.substr(2000), fin | WebSocket::FRAME_OP_CONT);
+    send(withBody(3U << 20, 'b'), fin | WebSocket::FRAME_OP_BINARY);
+    send(withBody(10, 'c'), fin | WebSocket::FRAME_OP_BINARY);
+    for (auto [bytes, fill] :
+         {std::pair<std::size_t, char>{3000, 'a'}, {3U << 20, 'b'}, {10, 'c'}}) {
+        auto m = messages_.pop(5s);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->effective_config().config_map().config_map().at("").body(),
+                  std::string(bytes, fill));
+    }
 }
 
 TEST_F(LocalOpampServerTest, GarbageClosesTheConnectionAndTheServerCarriesOn) {

@@ -107,6 +107,38 @@ TEST_F(WebSocketTransportTest, FramesArrivingTogetherAreAllDelivered) {
     }
 }
 
+// A message split over frames is put together; one larger than the buffers the transport
+// keeps (1 MiB) arrives whole, and so do the small ones after it.
+TEST_F(WebSocketTransportTest, ReassemblesFragmentedAndLargeMessages) {
+    auto transport = makeTransport(server_.endpoint());
+    transport->connect();
+    ASSERT_TRUE(connected_.pop());
+    ASSERT_TRUE(server_.connections().pop());
+    auto withBody = [](std::size_t bytes, char fill) {
+        pb::ServerToAgent m;
+        m.set_instance_uid(std::string(16, '\x01'));
+        auto& file = (*m.mutable_remote_config()->mutable_config()->mutable_config_map())[""];
+        file.set_body(std::string(bytes, fill));
+        return frameWsMessage(m.SerializeAsString());
+    };
+    using Poco::Net::WebSocket;
+    const int fin = WebSocket::FRAME_FLAG_FIN;
+    const std::string split = withBody(3000, 'a');
+    server_.sendFrame(split.substr(0, 1000), WebSocket::FRAME_OP_BINARY);
+    server_.sendFrame(split.substr(1000, 1000), WebSocket::FRAME_OP_CONT);
+    server_.sendFrame(split.substr(2000), fin | WebSocket::FRAME_OP_CONT);
+    server_.sendFrame(withBody(3U << 20, 'b'), fin | WebSocket::FRAME_OP_BINARY);
+    server_.sendFrame(withBody(10, 'c'), fin | WebSocket::FRAME_OP_BINARY);
+    for (auto [bytes, fill] :
+         {std::pair<std::size_t, char>{3000, 'a'}, {3U << 20, 'b'}, {10, 'c'}}) {
+        auto payload = received_.pop(5s);
+        ASSERT_TRUE(payload);
+        pb::ServerToAgent m;
+        ASSERT_TRUE(m.ParseFromString(*payload));
+        EXPECT_EQ(m.remote_config().config().config_map().at("").body(), std::string(bytes, fill));
+    }
+}
+
 TEST_F(WebSocketTransportTest, AnswersPingWithPong) {
     auto transport = makeTransport(server_.endpoint());
     transport->connect();

@@ -277,7 +277,9 @@ ComposeResult composeEffectiveConfig(const ComposeInput& input) {
     }
     YAML::Emitter out;
     out << merged;
-    result.yaml = std::string(out.c_str()) + "\n";
+    result.yaml.reserve(out.size() + 1);  // one copy of a config that may be megabytes
+    result.yaml.append(out.c_str(), out.size());
+    result.yaml.push_back('\n');
     return result;
 }
 

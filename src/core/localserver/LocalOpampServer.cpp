@@ -27,6 +27,8 @@ constexpr const char* kPath = "/v1/opamp";
 constexpr int kFin = WebSocket::FRAME_FLAG_FIN;
 constexpr int kClosePolicyViolation = 1008;
 constexpr int kCloseProtocolError = 1002;
+// Receive buffers above this size are given back after each message.
+constexpr std::size_t kKeptBufferBytes = 1U << 20;
 // What this server accepts from the collector.
 constexpr std::uint64_t kCapabilities =
     pb::ServerCapabilities_AcceptsStatus | pb::ServerCapabilities_AcceptsEffectiveConfig;
@@ -305,16 +307,16 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                 break;
             }
             int opcode = flags & WebSocket::FRAME_OP_BITMASK;
-            std::string payload(buffer.begin(), static_cast<std::size_t>(n));
+            std::string_view frame(buffer.begin(), static_cast<std::size_t>(n));
             if (opcode == WebSocket::FRAME_OP_PING) {
-                connection->sendFrame(payload, kFin | WebSocket::FRAME_OP_PONG);
+                connection->sendFrame(std::string(frame), kFin | WebSocket::FRAME_OP_PONG);
                 continue;
             }
             if (opcode == WebSocket::FRAME_OP_PONG) {
                 continue;
             }
             if (opcode == WebSocket::FRAME_OP_CLOSE) {
-                connection->sendFrame(payload, kFin | WebSocket::FRAME_OP_CLOSE);
+                connection->sendFrame(std::string(frame), kFin | WebSocket::FRAME_OP_CLOSE);
                 break;
             }
             if (opcode == WebSocket::FRAME_OP_TEXT) {
@@ -322,11 +324,17 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                 connection->close(kCloseProtocolError, reason);
                 break;
             }
-            assembled += payload;
-            if ((flags & WebSocket::FRAME_FLAG_FIN) == 0) {
-                continue;
+            // A message in one frame (the usual case) is read where it is; fragments are
+            // gathered first.
+            std::string_view whole = frame;
+            if ((flags & WebSocket::FRAME_FLAG_FIN) == 0 || !assembled.empty()) {
+                assembled.append(frame);
+                if ((flags & WebSocket::FRAME_FLAG_FIN) == 0) {
+                    continue;
+                }
+                whole = assembled;
             }
-            auto unframed = opamp::unframeWsMessage(assembled);
+            auto unframed = opamp::unframeWsMessage(whole);
             if (auto* error = std::get_if<opamp::WsFramingError>(&unframed)) {
                 reason = "bad message from the collector: " + error->reason;
                 connection->close(kCloseProtocolError, reason);
@@ -339,7 +347,15 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                 connection->close(kCloseProtocolError, reason);
                 break;
             }
+            // A large message (a big effective config) is rare: its buffers are not kept
+            // for the life of the connection.
             assembled.clear();
+            if (assembled.capacity() > kKeptBufferBytes) {
+                std::string().swap(assembled);
+            }
+            if (buffer.capacity() > kKeptBufferBytes) {
+                buffer.setCapacity(0, false);
+            }
             auto uid = opamp::Uuid::fromBytes(message.instance_uid());
             if (!uid || *uid != expectedUid) {
                 reason = "the collector reports instance UID " +

@@ -27,7 +27,7 @@ Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state,
     Transport::Callbacks callbacks;
     callbacks.connected = [onLoop, this] { onLoop([this] { onConnected(); }); };
     callbacks.message = [onLoop, this](std::string payload) {
-        onLoop([this, payload = std::move(payload)] { onMessage(payload); });
+        onLoop([this, payload = std::move(payload)]() mutable { onMessage(std::move(payload)); });
     };
     callbacks.disconnected = [onLoop, this](Transport::Disconnect d) {
         onLoop([this, d = std::move(d)] { onDisconnected(d); });
@@ -150,7 +150,7 @@ void Client::scheduleReconnect(std::chrono::milliseconds delay) {
     });
 }
 
-void Client::onMessage(const std::string& payload) {
+void Client::onMessage(std::string payload) {
     pb::ServerToAgent message;
     if (!message.ParseFromString(payload)) {
         logger_.error("Cannot decode a message from the OpAMP server; reconnecting",
@@ -158,7 +158,10 @@ void Client::onMessage(const std::string& payload) {
         dropConnection(backoff_.next());
         return;
     }
-    ServerInstructions in = interpretServerMessage(message, state_.instanceUid());
+    // One copy of a large message at a time: the bytes go once parsed, and the parts the
+    // handlers get move out of the message.
+    std::string().swap(payload);
+    ServerInstructions in = interpretServerMessage(std::move(message), state_.instanceUid());
     for (const std::string& problem : in.problems) {
         logger_.warn("Unexpected message from the OpAMP server", {{"problem", problem}});
     }

@@ -72,7 +72,7 @@ class Client {
     void connect();
     void onConnected();
     void onDisconnected(const Transport::Disconnect& disconnect);
-    void onMessage(const std::string& payload);
+    void onMessage(std::string payload);
     void handleServerError(const ServerError& error);
     void confirmConnection();
     // Closes the transport, tells the handler if the connection had been confirmed, and

@@ -16,7 +16,7 @@ bool hasPayloadOtherThanCommand(const pb::ServerToAgent& m) {
 
 }  // namespace
 
-ServerInstructions interpretServerMessage(const pb::ServerToAgent& m, const Uuid& instanceUid) {
+ServerInstructions interpretServerMessage(pb::ServerToAgent m, const Uuid& instanceUid) {
     ServerInstructions out;
     // An empty instance_uid is tolerated (some servers omit it on a dedicated connection);
     // a different one means the message is for another agent.
@@ -79,19 +79,19 @@ ServerInstructions interpretServerMessage(const pb::ServerToAgent& m, const Uuid
         }
     }
     if (m.has_remote_config()) {
-        out.remoteConfig = m.remote_config();
+        out.remoteConfig = std::move(*m.mutable_remote_config());
     }
     if (m.has_connection_settings()) {
-        out.connectionSettings = m.connection_settings();
+        out.connectionSettings = std::move(*m.mutable_connection_settings());
     }
     if (m.has_packages_available()) {
-        out.packagesAvailable = m.packages_available();
+        out.packagesAvailable = std::move(*m.mutable_packages_available());
     }
     if (m.has_custom_capabilities()) {
-        out.customCapabilities = m.custom_capabilities();
+        out.customCapabilities = std::move(*m.mutable_custom_capabilities());
     }
     if (m.has_custom_message()) {
-        out.customMessage = m.custom_message();
+        out.customMessage = std::move(*m.mutable_custom_message());
     }
     return out;
 }

@@ -39,7 +39,8 @@ struct ServerInstructions {
     std::optional<::opamp::proto::CustomMessage> customMessage;
 };
 
-ServerInstructions interpretServerMessage(const ::opamp::proto::ServerToAgent& message,
+// Takes the message by value: its parts (a remote config may be megabytes) move out.
+ServerInstructions interpretServerMessage(::opamp::proto::ServerToAgent message,
                                           const Uuid& instanceUid);
 
 }  // namespace opampsup::opamp

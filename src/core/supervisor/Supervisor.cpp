@@ -1240,6 +1240,8 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     if (shouldValidate()) {
         validateThenApply(config, candidate.yaml);
     } else {
+        // The apply composes again, with the new launch secret: a big config is held once.
+        candidate = {};
         beginApply(config);
     }
 }
