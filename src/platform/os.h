@@ -13,4 +13,9 @@ std::string_view osType();
 // (`agent.use_hup_config_reload`). False on Windows, which has no such signal.
 bool supportsHupReload();
 
+// Makes the C library hand large freed buffers (a big remote config's copies) back to the
+// OS at once. glibc otherwise raises its mmap threshold to the largest buffer freed so
+// far, after which buffers of that size come from the heap and stay in the RSS.
+void returnLargeBuffersToTheOs();
+
 }  // namespace opampsup::platform

@@ -1,5 +1,6 @@
 // The health endpoint over real sockets: plain HTTP and TLS on loopback.
 
+#include <chrono>
 #include <sstream>
 
 #include <Poco/Net/Context.h>
@@ -8,6 +9,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
@@ -144,6 +146,36 @@ TEST(HealthServer, ServesOverTls) {
     Reply reply = get(session, "/health");
     EXPECT_EQ(reply.status, 200);
     EXPECT_EQ(reply.body, "OK\n");
+}
+
+// A peer that connects to the TLS endpoint and never starts the handshake (a bare TCP
+// probe) does not hold the supervisor's shutdown for the minute-long read timeout.
+TEST(HealthServer, StopDoesNotWaitForAPeerStuckBeforeItsTlsHandshake) {
+    testing::TempDir dir;
+    testing::TestPki pki(dir.path(), {"127.0.0.1"});
+    config::HealthCheckSettings settings;
+    settings.endpoint = "127.0.0.1:" + std::to_string(freePort());
+    settings.readTimeout = std::chrono::seconds(60);
+    config::TlsServerSettings tls;
+    tls.certFile = pki.serverCert.string();
+    tls.keyFile = pki.serverKey.string();
+    settings.tls = tls;
+    HealthServer server(settings);
+    server.start();
+
+    Poco::Net::StreamSocket silent(Poco::Net::SocketAddress("127.0.0.1", server.port()));
+    // The server's connection thread is reading the handshake once a request from another
+    // peer has been answered after it: connections are accepted in order.
+    Poco::Net::Context::Params params;
+    params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+    Poco::Net::HTTPSClientSession probe(
+        "127.0.0.1", server.port(),
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params));
+    EXPECT_EQ(get(probe, "/health").status, 503);
+
+    auto started = std::chrono::steady_clock::now();
+    server.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
 }
 
 }  // namespace

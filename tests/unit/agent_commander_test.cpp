@@ -165,6 +165,17 @@ TEST_F(CommanderTest, AStopDuringARestartWins) {
     EXPECT_FALSE(commander->running());
 }
 
+// A restart asked while a stop is under way, whose callback starts the collector itself
+// (the supervisor after a new instance UID): one collector, not two.
+TEST_F(CommanderTest, AStopCallbackThatStartsAndAPendingRestartLaunchOnce) {
+    commander->start(spec("a.yaml"));
+    commander->stop([&] { commander->start(spec("c.yaml")); });
+    commander->restart(spec("b.yaml"));
+    exit(0);
+    ASSERT_EQ(launcher.specs.size(), 2U) << "a second collector was launched over the first";
+    EXPECT_TRUE(commander->running());
+}
+
 TEST_F(CommanderTest, ReloadSignalsTheRunningCollectorOnly) {
     EXPECT_FALSE(commander->reload());  // none runs
     commander->start(spec("a.yaml"));

@@ -177,7 +177,10 @@ void Commander::onExit(std::uint64_t generation, ExitStatus status) {
         }
         if (startAfterStop_) {
             startAfterStop_ = false;
-            launch();
+            // A stop callback may have started the collector already: one process only.
+            if (!process_) {
+                launch();
+            }
         }
         return;
     }

@@ -152,6 +152,7 @@ int run(const CommandLine& cmd, std::ostream& err) {
         logger.error("Cannot start the supervisor", {{"error", *refused}});
         return kExitFailure;
     }
+    platform::returnLargeBuffersToTheOs();
     supervisor::EventLoop loop;
     supervisor::Supervisor::Platform platform{launcher, static_cast<long>(Poco::Process::id()),
                                               Poco::Environment::nodeName(),

@@ -172,8 +172,10 @@ void LocalOpampServer::start() {
                                  e.displayText());
     }
     // One connection is served; a few more threads answer concurrent attempts with 409.
-    server_ = std::make_unique<net::HttpServer>(new Factory(*this), *socket,
-                                                new Poco::Net::HTTPServerParams, 4);
+    // No keep-alive: a refused peer's connection ends with the answer and frees its place.
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setKeepAlive(false);
+    server_ = std::make_unique<net::HttpServer>(new Factory(*this), *socket, params, 4);
     server_->start();
 }
 

@@ -1,11 +1,14 @@
 #include "core/net/HttpServer.h"
 
 #include <chrono>
+#include <system_error>
 
 #include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
+
+#include "platform/socket.h"
 
 namespace opampsup::net {
 
@@ -52,19 +55,29 @@ void HttpServer::acceptLoop() {
 }
 
 void HttpServer::serve(Poco::Net::StreamSocket peer) {
+    try {
+        // Answers and WebSocket frames go out in several writes; Nagle's algorithm would
+        // hold the later ones for the peer's delayed ACK.
+        peer.setNoDelay(true);
+    } catch (const Poco::Exception&) {
+    }
     // Made here, before stop() can announce the end, so every connection hears it.
     auto connection = std::make_shared<Poco::Net::HTTPServerConnection>(peer, params_, factory_);
     auto done = std::make_shared<std::atomic<bool>>(false);
-    workers_.push_back(Worker{std::thread([connection, done] {
-                                  try {
-                                      connection->run();
-                                  } catch (...) {
-                                      // A peer that broke the protocol or the TLS handshake:
-                                      // only its own connection ends.
-                                  }
-                                  *done = true;
-                              }),
-                              done});
+    try {
+        workers_.push_back(Worker{std::thread([connection, done] {
+                                      try {
+                                          connection->run();
+                                      } catch (...) {
+                                          // A peer that broke the protocol or the TLS
+                                          // handshake: only its own connection ends.
+                                      }
+                                      *done = true;
+                                  }),
+                                  done, peer});
+    } catch (const std::system_error&) {
+        peer.close();  // no thread to serve it (the process is at its limit): turned away
+    }
 }
 
 void HttpServer::joinFinished() {
@@ -79,8 +92,8 @@ void HttpServer::joinFinished() {
 }
 
 void HttpServer::wakeAccept() {
-    // Shutting a listening socket down ends a blocked accept() on Linux and the BSDs;
-    // where it does not (Windows), a connection of our own does.
+    // Shutting a listening socket down ends a blocked accept() on Linux; where it does not
+    // (macOS, Windows), a connection of our own does.
     try {
         socket_.impl()->shutdown();
     } catch (const Poco::Exception&) {
@@ -107,9 +120,11 @@ void HttpServer::stop() {
     wakeAccept();
     acceptor_.join();
     socket_.close();
-    // Each HTTPServerConnection shuts its socket down when told the server stopped.
+    // Each HTTPServerConnection shuts its socket down when told the server stopped; a TLS
+    // one still in its handshake cannot, so the OS socket is shut down underneath too.
     factory_->announceStop();
     for (Worker& worker : workers_) {
+        platform::shutdownSocket(static_cast<std::intptr_t>(worker.socket.impl()->sockfd()));
         worker.thread.join();
     }
     workers_.clear();

@@ -19,6 +19,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 
 namespace opampsup::net {
 
@@ -33,8 +34,9 @@ class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
 class HttpServer {
   public:
     // `socket` is bound and listening (plain or TLS). Connections beyond
-    // `maxConnections` are closed at once: these listeners serve one collector or an
-    // occasional probe, and a flood must not cost a thread per peer.
+    // `maxConnections` are closed at once, unanswered (Poco's server queued a few): these
+    // listeners serve one collector or an occasional probe, and a flood must not cost a
+    // thread per peer.
     HttpServer(HandlerFactory::Ptr factory, const Poco::Net::ServerSocket& socket,
                Poco::Net::HTTPServerParams::Ptr params, std::size_t maxConnections);
     ~HttpServer();
@@ -42,7 +44,8 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
 
     void start();
-    // Stops accepting, aborts the connections being served and waits for their threads.
+    // Stops accepting, aborts the connections being served (TLS ones still in their
+    // handshake too) and waits for their threads. Not from a connection's own thread.
     void stop();
 
     std::uint16_t port() const { return port_; }
@@ -51,6 +54,7 @@ class HttpServer {
     struct Worker {
         std::thread thread;
         std::shared_ptr<std::atomic<bool>> done;
+        Poco::Net::StreamSocket socket;  // a second reference: the descriptor stays ours
     };
 
     void acceptLoop();

@@ -880,6 +880,10 @@ void Supervisor::onRestartCommand() {
         logger_.info("Ignored a restart command: the remote config is empty, so no collector runs");
         return;
     }
+    if (phase_ != Phase::Running) {
+        logger_.info("Ignored a restart command: the supervisor is shutting down");
+        return;
+    }
     logger_.info("Restarting the collector at the server's request");
     runCollector(Relaunch::Restart);
 }
@@ -1241,7 +1245,7 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
         validateThenApply(config, candidate.yaml);
     } else {
         // The apply composes again, with the new launch secret: a big config is held once.
-        candidate = {};
+        std::string().swap(candidate.yaml);
         beginApply(config);
     }
 }

@@ -65,7 +65,8 @@ class Supervisor {
     // EndingBootstrap: the bootstrap collector is stopping; more of its messages change
     // nothing (finishing twice would start the collector twice over).
     enum class Phase { Bootstrapping, EndingBootstrap, Running, ShuttingDown };
-    // How runCollector launches. Start keeps the crash backoff; the others begin it anew.
+    // How runCollector launches. Start keeps the crash backoff's count (a pending backoff
+    // restart is replaced by this launch); the others begin it anew.
     // Each launch writes a new secret into the collector's config, so a collector already
     // running is restarted whatever is asked: only a SIGHUP reload (ReloadOrRestart with
     // agent.use_hup_config_reload) keeps the process and its secret.

@@ -1,5 +1,7 @@
 #include "platform/os.h"
 
+#include <malloc.h>
+
 namespace opampsup::platform {
 
 std::string_view osType() {
@@ -8,6 +10,13 @@ std::string_view osType() {
 
 bool supportsHupReload() {
     return true;
+}
+
+void returnLargeBuffersToTheOs() {
+#if defined(__GLIBC__)
+    // A fixed threshold also turns glibc's dynamic adjustment off.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 }
 
 }  // namespace opampsup::platform

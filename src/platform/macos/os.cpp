@@ -10,4 +10,8 @@ bool supportsHupReload() {
     return true;
 }
 
+void returnLargeBuffersToTheOs() {
+    // The system allocator returns large regions to the OS by itself.
+}
+
 }  // namespace opampsup::platform

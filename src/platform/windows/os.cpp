@@ -10,4 +10,8 @@ bool supportsHupReload() {
     return false;
 }
 
+void returnLargeBuffersToTheOs() {
+    // The process heap gives large blocks (VirtualAlloc'd) back to the OS by itself.
+}
+
 }  // namespace opampsup::platform
