@@ -51,6 +51,7 @@ class DevServer:
         self.opamp_port = opamp_port or free_port()
         self.admin_port = admin_port or free_port()
         self.log = open(os.path.join(work, "devserver.log"), "ab")
+        self.spawned = time.time()
         self.process = subprocess.Popen(
             [os.path.join(bindir, "opamp-devserver"), "--quiet",
              "--listen", f"127.0.0.1:{self.opamp_port}",
@@ -425,7 +426,8 @@ class Bench:
             ports = (server.opamp_port, server.admin_port)
             server.stop()
             server = DevServer(self.bindir, work, *ports)
-            started = server.started
+            # From the spawn: the supervisor may be in before the admin API answers.
+            started = server.spawned
             wait_for(lambda: (server.agent(uid) or {}).get("connected"), timeout=120, step=0.002)
             first = min(iso_time(m["time"]) for m in server.messages(uid))
             times.append((first - started) * 1000)
