@@ -96,7 +96,11 @@ NOTES = """## How to read these figures
   WebSocket readers read a one-frame message where it lies and give back buffers over
   1 MiB, the client drops the received bytes once parsed and moves the config out of
   the message, the candidate composition goes before the apply composes again, and the
-  composed text is copied once: 83 MiB of heap at the peak. What remains is the parsed
+  composed text is copied once: 83 MiB of heap at the peak. The RSS peak was higher
+  than the heap's for another reason: after the first large buffer is freed, glibc
+  raises its mmap threshold to that size, so later buffers come from the heap and
+  their pages stay resident; the supervisor fixes the threshold at 1 MiB on Linux
+  (176 MiB peak RSS before these changes). What remains is the parsed
   YAML and its merged copy (yaml-cpp nodes, about twice the text), the emitter's
   buffer, the composed text, and the config kept as received, as applying and as last
   working, which the supervisor needs. A supervisor applying 10 MiB configs needs

@@ -88,10 +88,11 @@ class LocalOpampServerTest : public ::testing::Test {
 
     std::string authorization() const { return LocalOpampServer::authorizationHeader(kSecret); }
 
-    std::unique_ptr<LocalOpampServer> server_;
+    // Declared first so they outlive the server: its threads report to them until it stops.
     testing::Waiter<std::string> events_;
     testing::Waiter<pb::AgentToServer> messages_;
     testing::Waiter<std::string> rejected_;
+    std::unique_ptr<LocalOpampServer> server_;
 };
 
 TEST_F(LocalOpampServerTest, BindsToLoopbackOnly) {
