@@ -1,9 +1,9 @@
 #pragma once
 
 // A small HTTP(S) server for the supervisor's local endpoints (the health check and the
-// status): it binds one address, serves each connection on a thread of its own (a few at most), and
-// asks a handler for each answer. The handler runs on those threads: it must only read state
-// guarded by its own lock.
+// status): it binds one address, serves each connection on a thread of its own (a few at
+// most), and asks a handler for each answer. The handler runs on those threads: it must
+// only read state guarded by its own lock.
 
 #include <cstdint>
 #include <functional>
