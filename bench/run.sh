@@ -17,4 +17,4 @@ args=("$@")
 if [[ ! " ${args[*]-} " =~ " --markdown " ]]; then
     args+=(--markdown docs/benchmarks.md)
 fi
-exec python3 bench/bench.py --bin "$PWD/build/bench/bin" --command "bench/run.sh $*" "${args[@]}"
+exec python3 bench/bench.py --bin "$PWD/build/bench/bin" --command "bench/run.sh${*:+ $*}" "${args[@]}"
