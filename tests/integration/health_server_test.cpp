@@ -124,16 +124,22 @@ TEST(HealthServer, AnAddressInUseIsAClearError) {
     }
 }
 
-TEST(HealthServer, ServesOverTls) {
-    testing::TempDir dir;
-    testing::TestPki pki(dir.path(), {"127.0.0.1"});
+// Health check settings serving TLS on a free loopback port with the test PKI's server
+// certificate.
+config::HealthCheckSettings tlsSettings(const testing::TestPki& pki) {
     config::HealthCheckSettings settings;
     settings.endpoint = "127.0.0.1:" + std::to_string(freePort());
     config::TlsServerSettings tls;
     tls.certFile = pki.serverCert.string();
     tls.keyFile = pki.serverKey.string();
     settings.tls = tls;
-    HealthServer server(settings);
+    return settings;
+}
+
+TEST(HealthServer, ServesOverTls) {
+    testing::TempDir dir;
+    testing::TestPki pki(dir.path(), {"127.0.0.1"});
+    HealthServer server(tlsSettings(pki));
     server.start();
     server.setReady(true, "");
 
@@ -153,13 +159,8 @@ TEST(HealthServer, ServesOverTls) {
 TEST(HealthServer, StopDoesNotWaitForAPeerStuckBeforeItsTlsHandshake) {
     testing::TempDir dir;
     testing::TestPki pki(dir.path(), {"127.0.0.1"});
-    config::HealthCheckSettings settings;
-    settings.endpoint = "127.0.0.1:" + std::to_string(freePort());
+    config::HealthCheckSettings settings = tlsSettings(pki);
     settings.readTimeout = std::chrono::seconds(60);
-    config::TlsServerSettings tls;
-    tls.certFile = pki.serverCert.string();
-    tls.keyFile = pki.serverKey.string();
-    settings.tls = tls;
     HealthServer server(settings);
     server.start();
 
