@@ -43,5 +43,72 @@ TEST(WsFraming, RejectsWhatItDoesNotUnderstand) {
     EXPECT_EQ(payloadOf(frameWsMessage("1234"), 4), "1234");
 }
 
+// What the assembler made of one frame: "" while incomplete, the payload, or the error.
+std::string fed(WsMessageAssembler& assembler, std::string_view frame, bool fin) {
+    auto result = assembler.add(frame, fin);
+    if (std::holds_alternative<WsMessageAssembler::Incomplete>(result)) {
+        return "";
+    }
+    if (auto* error = std::get_if<WsFramingError>(&result)) {
+        return std::string(error->tooBig ? "too big: " : "error: ") + error->reason;
+    }
+    return std::string(std::get<WsMessage>(result).payload);
+}
+
+TEST(WsMessageAssembler, ReadsAOneFrameMessageWhereItLies) {
+    WsMessageAssembler assembler;
+    const std::string frame = frameWsMessage("abc");
+    auto result = assembler.add(frame, true);
+    ASSERT_TRUE(std::holds_alternative<WsMessage>(result));
+    auto payload = std::get<WsMessage>(result).payload;
+    EXPECT_EQ(payload, "abc");
+    EXPECT_EQ(payload.data(), frame.data() + 1);  // not copied
+}
+
+TEST(WsMessageAssembler, GathersFragmentsThenStartsAfresh) {
+    WsMessageAssembler assembler;
+    const std::string whole = frameWsMessage("first message");
+    EXPECT_EQ(fed(assembler, whole.substr(0, 1), false), "");  // the header alone
+    EXPECT_EQ(fed(assembler, whole.substr(1, 5), false), "");
+    EXPECT_EQ(fed(assembler, whole.substr(6), true), "first message");
+    // Nothing of the first message leaks into the next, fragmented or not.
+    EXPECT_EQ(fed(assembler, frameWsMessage("second"), true), "second");
+    const std::string third = frameWsMessage("third");
+    EXPECT_EQ(fed(assembler, third.substr(0, 3), false), "");
+    EXPECT_EQ(fed(assembler, third.substr(3), true), "third");
+}
+
+TEST(WsMessageAssembler, GivesBackALargeMessagesBufferOnceUsed) {
+    WsMessageAssembler assembler;
+    const std::string big = frameWsMessage(std::string(3U << 20, 'b'));
+    EXPECT_EQ(fed(assembler, big.substr(0, 1000), false), "");
+    EXPECT_EQ(fed(assembler, big.substr(1000), true).size(), 3U << 20);
+    EXPECT_GE(assembler.retainedBytes(), 3U << 20);  // the payload still points into it
+    assembler.release();
+    EXPECT_LE(assembler.retainedBytes(), kKeptBufferBytes);
+}
+
+TEST(WsMessageAssembler, RefusesAFragmentedMessageOnceItPassesTheLimit) {
+    WsMessageAssembler assembler(100);
+    const std::string header("\0", 1);
+    EXPECT_EQ(fed(assembler, header + std::string(60, 'x'), false), "");
+    // 161 bytes gathered would exceed 100 plus the largest header: refused before the
+    // final fragment arrives.
+    EXPECT_EQ(fed(assembler, std::string(60, 'x'), false).rfind("too big: ", 0), 0U);
+}
+
+TEST(WsMessageAssembler, SizeAndHeaderErrorsSayWhichTheyAre) {
+    WsMessageAssembler assembler(4);
+    EXPECT_EQ(fed(assembler, frameWsMessage("12345"), true).rfind("too big: ", 0), 0U);
+    EXPECT_EQ(fed(assembler,
+                  std::string("\x01"
+                              "ab",
+                              3),
+                  true)
+                  .rfind("error: unsupported", 0),
+              0U);
+    EXPECT_EQ(fed(assembler, "", true).rfind("error: empty", 0), 0U);
+}
+
 }  // namespace
 }  // namespace opampsup::opamp

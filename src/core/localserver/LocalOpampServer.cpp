@@ -27,8 +27,7 @@ constexpr const char* kPath = "/v1/opamp";
 constexpr int kFin = WebSocket::FRAME_FLAG_FIN;
 constexpr int kClosePolicyViolation = 1008;
 constexpr int kCloseProtocolError = 1002;
-// Receive buffers above this size are given back after each message.
-constexpr std::size_t kKeptBufferBytes = 1U << 20;
+constexpr int kCloseTooBig = 1009;
 // What this server accepts from the collector.
 constexpr std::uint64_t kCapabilities =
     pb::ServerCapabilities_AcceptsStatus | pb::ServerCapabilities_AcceptsEffectiveConfig;
@@ -285,7 +284,7 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
     }
 
     std::string reason = "the collector closed the connection";
-    std::string assembled;
+    opamp::WsMessageAssembler assembler;
     Poco::Buffer<char> buffer(0);
     bool first = true;
     try {
@@ -326,36 +325,24 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                 connection->close(kCloseProtocolError, reason);
                 break;
             }
-            // A message in one frame (the usual case) is read where it is; fragments are
-            // gathered first.
-            std::string_view whole = frame;
-            if ((flags & WebSocket::FRAME_FLAG_FIN) == 0 || !assembled.empty()) {
-                assembled.append(frame);
-                if ((flags & WebSocket::FRAME_FLAG_FIN) == 0) {
-                    continue;
-                }
-                whole = assembled;
+            auto assembled = assembler.add(frame, (flags & WebSocket::FRAME_FLAG_FIN) != 0);
+            if (std::holds_alternative<opamp::WsMessageAssembler::Incomplete>(assembled)) {
+                continue;
             }
-            auto unframed = opamp::unframeWsMessage(whole);
-            if (auto* error = std::get_if<opamp::WsFramingError>(&unframed)) {
+            if (auto* error = std::get_if<opamp::WsFramingError>(&assembled)) {
                 reason = "bad message from the collector: " + error->reason;
-                connection->close(kCloseProtocolError, reason);
+                connection->close(error->tooBig ? kCloseTooBig : kCloseProtocolError, reason);
                 break;
             }
-            const auto& bytes = std::get<opamp::WsMessage>(unframed).payload;
+            const auto& bytes = std::get<opamp::WsMessage>(assembled).payload;
             pb::AgentToServer message;
             if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
                 reason = "the collector sent a message that is not an AgentToServer";
                 connection->close(kCloseProtocolError, reason);
                 break;
             }
-            // A large message (a big effective config) is rare: its buffers are not kept
-            // for the life of the connection.
-            assembled.clear();
-            if (assembled.capacity() > kKeptBufferBytes) {
-                std::string().swap(assembled);
-            }
-            if (buffer.capacity() > kKeptBufferBytes) {
+            assembler.release();
+            if (buffer.capacity() > opamp::kKeptBufferBytes) {
                 buffer.setCapacity(0, false);
             }
             auto uid = opamp::Uuid::fromBytes(message.instance_uid());

@@ -52,8 +52,6 @@ constexpr int kCloseNormal = 1000;
 constexpr int kCloseGoingAway = 1001;
 constexpr int kCloseProtocolError = 1002;
 constexpr int kCloseTooBig = 1009;
-// Receive buffers above this size are given back after each message.
-constexpr std::size_t kKeptBufferBytes = 1U << 20;
 
 // How long the I/O thread sleeps when nothing happens; it only bounds how late a lost
 // wake-up can be noticed.
@@ -196,7 +194,7 @@ void WebSocketTransport::run() {
     }
 
     Poco::Buffer<char> frame(0);
-    std::string message;
+    WsMessageAssembler assembler;
     auto closeWith = [&](int code, const std::string& reason) {
         try {
             ws->shutdown(static_cast<Poco::UInt16>(code), reason);
@@ -317,32 +315,18 @@ void WebSocketTransport::run() {
                 closeWith(kCloseProtocolError, "the server sent a text frame; OpAMP uses binary");
                 return;
             }
-            // A message in one frame (the usual case) is read where it is; fragments are
-            // gathered first.
-            std::string_view whole(frame.begin(), static_cast<std::size_t>(n));
-            if (!fin || !message.empty()) {
-                message.append(whole);
-                if (message.size() > kMaxMessageBytes + 16) {
-                    closeWith(kCloseTooBig, "the server sent a message over the 64 MiB limit");
-                    return;
-                }
-                if (!fin) {
-                    continue;
-                }
-                whole = message;
+            auto assembled =
+                assembler.add(std::string_view(frame.begin(), static_cast<std::size_t>(n)), fin);
+            if (std::holds_alternative<WsMessageAssembler::Incomplete>(assembled)) {
+                continue;
             }
-            auto unframed = unframeWsMessage(whole);
-            if (auto* error = std::get_if<WsFramingError>(&unframed)) {
-                closeWith(kCloseProtocolError, "bad message from the server: " + error->reason);
+            if (auto* error = std::get_if<WsFramingError>(&assembled)) {
+                closeWith(error->tooBig ? kCloseTooBig : kCloseProtocolError,
+                          "bad message from the server: " + error->reason);
                 return;
             }
-            std::string payload(std::get<WsMessage>(unframed).payload);
-            // A large message is rare (a big remote config): do not keep its buffers for the
-            // life of the connection.
-            message.clear();
-            if (message.capacity() > kKeptBufferBytes) {
-                std::string().swap(message);
-            }
+            std::string payload(std::get<WsMessage>(assembled).payload);
+            assembler.release();
             if (frame.capacity() > kKeptBufferBytes) {
                 frame.setCapacity(0, false);
             }

@@ -1,6 +1,7 @@
 #include "core/opamp/WsFraming.h"
 
 #include <cstdint>
+#include <utility>
 
 namespace opampsup::opamp {
 
@@ -39,9 +40,54 @@ std::variant<WsMessage, WsFramingError> unframeWsMessage(std::string_view messag
     std::string_view payload = message.substr(used);
     if (payload.size() > maxBytes) {
         return WsFramingError{"OpAMP message of " + std::to_string(payload.size()) +
-                              " bytes exceeds the limit of " + std::to_string(maxBytes)};
+                                  " bytes exceeds the limit of " + std::to_string(maxBytes),
+                              true};
     }
     return WsMessage{payload};
+}
+
+void WsMessageAssembler::release() {
+    delivered_ = false;
+    gathered_.clear();
+    if (gathered_.capacity() > kKeptBufferBytes) {
+        std::string().swap(gathered_);
+    }
+}
+
+namespace {
+
+std::variant<WsMessageAssembler::Incomplete, WsMessage, WsFramingError> widen(
+    std::variant<WsMessage, WsFramingError> unframed) {
+    if (auto* error = std::get_if<WsFramingError>(&unframed)) {
+        return std::move(*error);
+    }
+    return std::get<WsMessage>(unframed);
+}
+
+}  // namespace
+
+std::variant<WsMessageAssembler::Incomplete, WsMessage, WsFramingError> WsMessageAssembler::add(
+    std::string_view frame, bool fin) {
+    if (delivered_) {
+        release();
+    }
+    if (fin && gathered_.empty()) {
+        return widen(unframeWsMessage(frame, maxBytes_));
+    }
+    // The header is at most 10 bytes, so anything longer than that plus the limit is refused
+    // before it is buffered whole.
+    if (gathered_.size() + frame.size() > maxBytes_ + 10) {
+        std::string().swap(gathered_);
+        return WsFramingError{"a fragmented OpAMP message exceeds the limit of " +
+                                  std::to_string(maxBytes_) + " bytes",
+                              true};
+    }
+    gathered_.append(frame);
+    if (!fin) {
+        return Incomplete{};
+    }
+    delivered_ = true;
+    return widen(unframeWsMessage(gathered_, maxBytes_));
 }
 
 }  // namespace opampsup::opamp
