@@ -2,6 +2,7 @@
 
 // Facts about the host OS that change what the supervisor config may ask for.
 
+#include <filesystem>
 #include <string_view>
 
 namespace opampsup::platform {
@@ -17,5 +18,8 @@ bool supportsHupReload();
 // OS at once. glibc otherwise raises its mmap threshold to the largest buffer freed so
 // far, after which buffers of that size come from the heap and stay in the RSS.
 void returnLargeBuffersToTheOs();
+
+// The running program's own file, absolute (what a service definition must start).
+std::filesystem::path currentExecutable();
 
 }  // namespace opampsup::platform

@@ -27,6 +27,7 @@
 #include "core/remoteconfig/RemoteConfigFiles.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
+#include "support/NotifySocket.h"
 #include "support/TempDir.h"
 #include "support/TestPki.h"
 
@@ -572,6 +573,61 @@ TEST_F(SupervisorE2e, RestartCommandRestartsTheCollector) {
     EXPECT_THAT(logOf(*supervisor), HasSubstr("Restarting the collector at the server's request"));
     EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("the collector exited")));
     EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("Refused a connection")));
+}
+
+// Under systemd (Type=notify with WatchdogSec): READY=1 once the collector runs, the status
+// as it changes, watchdog pings from the supervisor's loop, then STOPPING=1 on SIGINT and an
+// orderly exit 0 well within the stop timeout (S16).
+TEST_F(SupervisorE2e, TellsSystemdReadyStatusWatchdogAndStopping) {
+    collectorConfig();
+    auto config =
+        supervisorConfig(server_.endpoint("ws"), "  reports_health: true\n", standinAgent());
+    testing::NotifySocket systemd(dir_.path());
+    Child supervisor(dir_, OPAMPSUPERVISOR_PATH, {"--config", config.string()},
+                     {{"NOTIFY_SOCKET", systemd.address()}, {"WATCHDOG_USEC", "400000"}});
+    auto startsWith = [](const std::string& prefix) {
+        return [prefix](const std::string& m) { return m.rfind(prefix, 0) == 0; };
+    };
+    auto ready = systemd.waitFor(startsWith("READY=1"), kDeadline);
+    ASSERT_TRUE(ready) << logOf(supervisor);
+    EXPECT_THAT(*ready, HasSubstr("\nSTATUS=Collector running (pid "));
+    EXPECT_THAT(*ready, HasSubstr("\nMAINPID=" + std::to_string(supervisor.pid())));
+    const std::string uid = healthyAgent(supervisor);
+    ASSERT_FALSE(uid.empty());
+    EXPECT_TRUE(systemd.waitFor(
+        [](const std::string& m) {
+            return m.find("STATUS=Collector running") == 0 &&
+                   m.find("), healthy; OpAMP server connected") != std::string::npos;
+        },
+        kDeadline))
+        << logOf(supervisor);
+    // Every 200 ms: a few arrive within a couple of seconds.
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(systemd.waitFor(startsWith("WATCHDOG=1"), std::chrono::seconds(2)))
+            << logOf(supervisor);
+    }
+    EXPECT_THAT(logOf(supervisor), HasSubstr("The service manager expects a watchdog signal"));
+
+    const long collector = collectorPids(supervisor).back();
+    const auto asked = std::chrono::steady_clock::now();
+    supervisor.signal(SIGINT);
+    auto stopping = systemd.waitFor(startsWith("STOPPING=1"), kDeadline);
+    ASSERT_TRUE(stopping) << logOf(supervisor);
+    EXPECT_THAT(*stopping, HasSubstr("STATUS=Stopping"));
+    auto code = supervisor.waitExit();
+    ASSERT_TRUE(code) << logOf(supervisor);
+    EXPECT_EQ(*code, 0) << logOf(supervisor);
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5))
+        << "agent.stop_timeout is 30 s";
+    EXPECT_FALSE(processAlive(static_cast<pid_t>(collector)));
+    EXPECT_EQ(server_
+                  .waitForAgentMessages(
+                      uid, [](const pb::AgentToServer& m) { return m.has_agent_disconnect(); }, 1)
+                  .size(),
+              1U);
+    EXPECT_EQ(
+        std::count_if(systemd.received().begin(), systemd.received().end(), startsWith("READY=1")),
+        1);
 }
 
 // Remote configuration (the first part of S1, S3, S4 and S6): a pushed config is applied

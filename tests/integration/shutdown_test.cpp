@@ -12,13 +12,15 @@
 namespace opampsup::platform {
 namespace {
 
-TEST(ShutdownWatcher, DeliversSigtermAndSigintToTheCallback) {
+TEST(ShutdownWatcher, DeliversSigtermSigintAndSighupToTheCallback) {
     testing::Waiter<std::string> requests;
     ShutdownWatcher watcher([&](const std::string& request) { requests.push(request); });
     ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
     EXPECT_EQ(requests.pop(), std::optional<std::string>("SIGTERM"));
     ASSERT_EQ(::kill(::getpid(), SIGINT), 0);
     EXPECT_EQ(requests.pop(), std::optional<std::string>("SIGINT"));
+    ASSERT_EQ(::kill(::getpid(), SIGHUP), 0);  // without the watcher, the test would die
+    EXPECT_EQ(requests.pop(), std::optional<std::string>("SIGHUP"));
 }
 
 TEST(ShutdownWatcher, AClosedPipeIsAnErrorNotADeath) {

@@ -43,6 +43,19 @@ TEST(CommandLine, StatusSubcommand) {
     EXPECT_THROW(parseCommandLine({"--config", "s.yaml", "--json"}), UsageError);
 }
 
+TEST(CommandLine, ServiceSubcommands) {
+    CommandLine install = parseCommandLine({"service", "install", "--config", "s.yaml",
+                                            "--feature-gates", "opampsupervisor.Extensions"});
+    EXPECT_EQ(install.action, Action::ServiceInstall);
+    EXPECT_EQ(install.configPath, "s.yaml");
+    EXPECT_EQ(install.featureGates, std::vector<std::string>{"opampsupervisor.Extensions"});
+    EXPECT_EQ(parseCommandLine({"service", "uninstall"}).action, Action::ServiceUninstall);
+    EXPECT_THROW(parseCommandLine({"service", "install"}), UsageError);  // which config?
+    EXPECT_THROW(parseCommandLine({"service"}), UsageError);
+    EXPECT_THROW(parseCommandLine({"service", "start"}), UsageError);
+    EXPECT_THROW(parseCommandLine({"validate", "service", "install"}), UsageError);
+}
+
 TEST(CommandLine, FeatureGates) {
     EXPECT_EQ(parseCommandLine({"--config", "s", "--feature-gates=opampsupervisor.Extensions"})
                   .featureGates,
@@ -204,6 +217,21 @@ TEST(App, RunRefusesABadConfigWithoutTouchingStorage) {
     EXPECT_EQ(r.code, kExitFailure);
     EXPECT_THAT(r.err, HasSubstr("agent.executable: cannot find \"/nope\""));
     EXPECT_FALSE(std::filesystem::exists(storage));
+}
+
+// Installing checks the config first; on Linux the answer points to the packages.
+TEST(App, ServiceInstallChecksTheConfigThenExplainsThePackagesOnLinux) {
+    testing::TempDir dir;
+    auto bad = dir.write("bad.yaml", "server:\n  endpoint: ws://localhost:4320\n");
+    AppRun refused = runWith({"service", "install", "--config", bad.string()});
+    EXPECT_EQ(refused.code, kExitFailure);
+    EXPECT_THAT(refused.err, HasSubstr("agent.executable"));
+#if defined(__linux__)
+    auto config = minimalConfig(dir, dir.path() / "storage");
+    AppRun r = runWith({"service", "install", "--config", config.string()});
+    EXPECT_EQ(r.code, kExitFailure);
+    EXPECT_THAT(r.err, HasSubstr("deb and rpm packages install the systemd unit"));
+#endif
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "core/telemetry/Redact.h"
 #include "opampsup/version.h"
 #include "platform/os.h"
+#include "platform/service.h"
 #include "platform/shutdown.h"
 
 namespace opampsup::cli {
@@ -157,6 +158,30 @@ int run(const CommandLine& cmd, std::ostream& err) {
     supervisor::Supervisor::Platform platform{launcher, static_cast<long>(Poco::Process::id()),
                                               Poco::Environment::nodeName(),
                                               std::string(platform::osType()), hostArch()};
+    platform::ServiceNotifier serviceManager;
+    bool toldReady = false;
+    platform.serviceStatus = [&](const supervisor::ServiceStatus& status) {
+        if (status.stopping) {
+            serviceManager.stopping(status.line);
+        } else if (status.ready && !toldReady) {
+            toldReady = true;
+            serviceManager.ready(status.line);
+        } else {
+            serviceManager.status(status.line);
+        }
+    };
+    // The watchdog is fed from the loop, so a loop that hangs stops feeding it and the
+    // service manager restarts the supervisor. Half the interval, as systemd advises.
+    std::function<void()> feedWatchdog;
+    if (auto interval = serviceManager.watchdogInterval()) {
+        logger.info("The service manager expects a watchdog signal",
+                    {{"every", config::formatGoDuration(*interval)}});
+        feedWatchdog = [&, every = *interval / 2] {
+            serviceManager.watchdog();
+            loop.postAfter(every, feedWatchdog);
+        };
+        loop.post(feedWatchdog);
+    }
     int exitCode = kExitOk;
     {
         supervisor::Supervisor supervisor(loop, cfg, store, state.state, platform, logger);
@@ -184,6 +209,26 @@ int run(const CommandLine& cmd, std::ostream& err) {
     }
     logger.flush();
     return exitCode;
+}
+
+// Registers the service to run this executable with this config, once the config is
+// known to be valid: a service that cannot start is worse than a refusal now.
+int installService(const CommandLine& cmd, std::ostream& out) {
+    load(cmd);
+    platform::ServiceDefinition service;
+    service.executable = platform::currentExecutable();
+    service.arguments = {"--config", std::filesystem::absolute(cmd.configPath).string()};
+    if (!cmd.featureGates.empty()) {
+        std::string gates;
+        for (const std::string& gate : cmd.featureGates) {
+            gates += (gates.empty() ? "" : ",") + gate;
+        }
+        service.arguments.insert(service.arguments.end(), {"--feature-gates", gates});
+    }
+    platform::installService(service);
+    out << "Installed the service " << platform::kServiceName << " running "
+        << service.executable.string() << " --config " << service.arguments[1] << '\n';
+    return kExitOk;
 }
 
 }  // namespace
@@ -214,8 +259,14 @@ int runApp(const std::vector<std::string>& args, std::ostream& out, std::ostream
                 config::LoadResult loaded = load(cmd);
                 return showStatus(loaded.config, cmd.json, out, err);
             }
+            case Action::ServiceInstall:
+                return installService(cmd, out);
+            case Action::ServiceUninstall:
+                platform::uninstallService();
+                out << "Removed the service " << platform::kServiceName << '\n';
+                return kExitOk;
             case Action::Run:
-                return run(cmd, err);
+                return platform::runUnderServiceManager([&] { return run(cmd, err); });
         }
     } catch (const config::ConfigError& e) {
         err << kProgramName << ": " << e.what() << '\n';

@@ -69,6 +69,16 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
                 sawSubcommand = true;
                 continue;
             }
+            if (!sawSubcommand && arg == "service" && cmd.action == Action::Run) {
+                if (i + 1 >= args.size() ||
+                    (args[i + 1] != "install" && args[i + 1] != "uninstall")) {
+                    throw UsageError("service needs \"install\" or \"uninstall\"");
+                }
+                cmd.action =
+                    args[++i] == "install" ? Action::ServiceInstall : Action::ServiceUninstall;
+                sawSubcommand = true;
+                continue;
+            }
             throw UsageError("unexpected argument \"" + arg + "\"");
         }
         auto value = [&]() -> std::string {
@@ -99,7 +109,7 @@ CommandLine parseCommandLine(const std::vector<std::string>& args) {
         }
     }
     if ((cmd.action == Action::Run || cmd.action == Action::Validate ||
-         cmd.action == Action::Status) &&
+         cmd.action == Action::Status || cmd.action == Action::ServiceInstall) &&
         !sawConfig) {
         throw UsageError("--config is required");
     }
@@ -112,6 +122,9 @@ std::string usageText() {
            "  opampsupervisor validate --config FILE [--feature-gates IDS]\n"
            "                                                       check a config and exit\n"
            "  opampsupervisor status --config FILE [--json]        show the running supervisor\n"
+           "  opampsupervisor service install --config FILE [--feature-gates IDS]\n"
+           "                                                       register the Windows service\n"
+           "  opampsupervisor service uninstall                    remove it\n"
            "  opampsupervisor --version                            print the version\n"
            "  opampsupervisor --help                               print this help\n"
            "\n"

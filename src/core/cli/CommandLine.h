@@ -1,8 +1,9 @@
 #pragma once
 
-// The command line: `opampsupervisor [--config FILE] [--feature-gates IDS]`, the `validate`
-// and `status` subcommands, `--version` and `--help`. Flags take one or two dashes and `=` or a
-// space, as Go's flag package does, so existing service definitions keep working.
+// The command line: `opampsupervisor [--config FILE] [--feature-gates IDS]`, the `validate`,
+// `status` and `service install|uninstall` subcommands, `--version` and `--help`. Flags take one or
+// two dashes and `=` or a space, as Go's flag package does, so existing service definitions keep
+// working.
 
 #include <stdexcept>
 #include <string>
@@ -10,7 +11,7 @@
 
 namespace opampsup::cli {
 
-enum class Action { Run, Validate, Status, Version, Help };
+enum class Action { Run, Validate, Status, ServiceInstall, ServiceUninstall, Version, Help };
 
 struct CommandLine {
     Action action = Action::Run;

@@ -145,6 +145,8 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
         if (phase_ == Phase::Running) {
             collectorStarts_ += 1;
             collectorStartedAt_ = std::chrono::system_clock::now();
+            launchConcluded_ = true;
+            publishServiceStatus();
         }
     };
     events.startFailed = [this](const std::string& reason, agent::CrashPolicy::Decision retry) {
@@ -153,6 +155,9 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             "cannot start the collector: " + reason + "; " + agent::CrashPolicy::describe(retry));
         if (phase_ == Phase::Bootstrapping) {
             finishBootstrap("cannot start the collector: " + reason);
+        } else if (phase_ == Phase::Running) {
+            launchConcluded_ = true;
+            publishServiceStatus();
         }
     };
     events.crashed = [this](const agent::ExitStatus& status, agent::CrashPolicy::Decision restart) {
@@ -173,6 +178,7 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             error += "\n" + output_->tail(config_.agent.collectorCrashLogSnippetKib * 1024U);
         }
         reportHealth(false, "StatusFatalError", error);
+        publishServiceStatus();
     };
     commander_ = std::make_unique<agent::Commander>(
         loop_, platform_.launcher,
@@ -204,6 +210,7 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::start() {
+    publishServiceStatus();
     if (config_.agent.opampServerSocket) {
         throw std::runtime_error(
             "agent.opamp_server_socket: this build serves the collector's OpAMP connection on "
@@ -491,6 +498,7 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
 
 void Supervisor::onClientConnectionChanged(bool up) {
     connected_ = up;
+    publishServiceStatus();
     logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
     if (!up) {
         certificates_.mayAskAgain();
@@ -639,6 +647,7 @@ void Supervisor::switchClient(const opamp::Client::Settings& settings) {
     }
     client_->stop();
     connected_ = false;
+    publishServiceStatus();
     certificates_.mayAskAgain();  // a new connection
     clientSettings_ = settings;
     client_ = std::move(next);
@@ -830,6 +839,7 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
     }
     if (message.has_health()) {
         lastHealth_ = message.health();
+        publishServiceStatus();
     }
     if (message.has_health() && config_.capabilities.reportsHealth) {
         state.setHealth(message.health());
@@ -861,6 +871,7 @@ void Supervisor::reportHealth(bool healthy, const std::string& status, const std
     health.set_status(status);
     health.set_last_error(error);
     health.set_status_time_unix_nano(nowNanos());
+    publishServiceStatus();
     if (!client_) {
         pendingHealth_ = health;
         return;
@@ -938,6 +949,48 @@ void Supervisor::startStatusServer() {
     // Where `opampsupervisor status` finds it.
     store_.write(kStatusEndpointFile, statusServer_->address() + "\n");
     logger_.info("Serving the status", {{"endpoint", statusServer_->address()}});
+}
+
+void Supervisor::publishServiceStatus() {
+    if (!platform_.serviceStatus) {
+        return;
+    }
+    ServiceStatus status;
+    if (phase_ == Phase::ShuttingDown) {
+        status.stopping = true;
+        status.line = "Stopping: the collector is being stopped";
+    } else if (phase_ != Phase::Running) {
+        status.line = "Starting: learning the collector's description (bootstrap)";
+    } else {
+        localstatus::StatusSnapshot s = statusSnapshot();
+        status.ready = launchConcluded_;
+        if (s.collectorPid) {
+            status.line =
+                "Collector running (pid " + std::to_string(*s.collectorPid) + "), " +
+                (s.healthy ? std::string("healthy")
+                           : "not healthy" + (s.healthError.empty() ? "" : ": " + s.healthError));
+        } else if (stoppedForEmptyConfig_) {
+            status.line = "No collector: the remote config is empty";
+        } else if (!launchConcluded_) {
+            status.line = "Starting the collector";
+        } else {
+            status.line = "Collector not running" +
+                          (s.healthError.empty() ? std::string() : ": " + s.healthError);
+        }
+        status.line += connected_ ? "; OpAMP server connected" : "; OpAMP server not connected";
+        if (!s.remoteConfigStatus.empty() && s.remoteConfigStatus != "UNSET") {
+            status.line += "; remote config " + s.remoteConfigStatus;
+        }
+    }
+    // Crash output can run to many lines; the service manager shows one.
+    if (auto cut = status.line.find('\n'); cut != std::string::npos) {
+        status.line.resize(cut);
+    }
+    if (publishedServiceStatus_ == status) {
+        return;
+    }
+    publishedServiceStatus_ = status;
+    platform_.serviceStatus(status);
 }
 
 localstatus::StatusSnapshot Supervisor::statusSnapshot() const {
@@ -1190,6 +1243,7 @@ void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfig
     } catch (const std::exception& e) {
         logger_.error("Cannot persist the remote config status", {{"error", e.what()}});
     }
+    publishServiceStatus();
     if (client_ && config_.capabilities.acceptsRemoteConfig) {
         client_->state().setRemoteConfigStatus(s);
         client_->flush();
@@ -1380,6 +1434,7 @@ void Supervisor::applyEmptyConfig(const pb::AgentRemoteConfig& config) {
 
 void Supervisor::stopForEmptyConfig() {
     stoppedForEmptyConfig_ = true;
+    launchConcluded_ = true;
     healthServer_->setReady(true, "");
     runningYaml_.clear();
     commander_->stop();
@@ -1494,6 +1549,7 @@ void Supervisor::shutdown(std::function<void()> done) {
         return;
     }
     phase_ = Phase::ShuttingDown;
+    publishServiceStatus();
     if (applying_) {
         loop_.cancel(applying_->timer);
         applying_.reset();

@@ -38,6 +38,18 @@
 
 namespace opampsup::supervisor {
 
+// What the OS's service manager is told (systemd's READY=1, STATUS= and STOPPING=1; the
+// Windows SCM's RUNNING and STOP_PENDING).
+struct ServiceStatus {
+    // Start-up is over: the collector runs, or has failed to start or run (the supervisor
+    // stays up to take a fix from the server), or the remote config asks for none.
+    bool ready = false;
+    bool stopping = false;
+    std::string line;  // one line for `systemctl status`
+
+    bool operator==(const ServiceStatus&) const = default;
+};
+
 class Supervisor {
   public:
     struct Platform {
@@ -46,6 +58,8 @@ class Supervisor {
         std::string hostName;
         std::string osType;
         std::string arch;
+        // Called on the loop thread whenever the service status changes.
+        std::function<void(const ServiceStatus&)> serviceStatus = {};
     };
 
     Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
@@ -93,6 +107,7 @@ class Supervisor {
     void onRestartCommand();
     void startStatusServer();
     localstatus::StatusSnapshot statusSnapshot() const;
+    void publishServiceStatus();
     void onConnectionSettings(const ::opamp::proto::ConnectionSettingsOffers& offers);
     // Connection-settings offers for the OpAMP connection: see onOpampOffer in the .cpp.
     opamp::Client::Settings configuredClientSettings() const;
@@ -179,6 +194,9 @@ class Supervisor {
     std::string runningYaml_;
     // An empty remote config map asks for no collector: none runs until another config.
     bool stoppedForEmptyConfig_ = false;
+    // The first launch after the bootstrap has concluded, either way: see ServiceStatus.
+    bool launchConcluded_ = false;
+    std::optional<ServiceStatus> publishedServiceStatus_;
     // agent.startup_fallback_configs stand in for the local config files until the first
     // connection to the server, when no remote config was persisted.
     bool usingFallback_ = false;

@@ -1,5 +1,7 @@
 #include "platform/os.h"
 
+#include <system_error>
+
 #include <malloc.h>
 
 namespace opampsup::platform {
@@ -17,6 +19,10 @@ void returnLargeBuffersToTheOs() {
     // A fixed threshold also turns glibc's dynamic adjustment off.
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
+}
+
+std::filesystem::path currentExecutable() {
+    return std::filesystem::read_symlink("/proc/self/exe");
 }
 
 }  // namespace opampsup::platform

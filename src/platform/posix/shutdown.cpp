@@ -33,6 +33,8 @@ const char* signalName(int signal) {
             return "SIGTERM";
         case SIGINT:
             return "SIGINT";
+        case SIGHUP:
+            return "SIGHUP";
         default:
             return "signal";
     }
@@ -62,6 +64,9 @@ class ShutdownWatcher::Impl {
         action.sa_flags = SA_RESTART;
         ::sigaction(SIGTERM, &action, &oldTerm_);
         ::sigaction(SIGINT, &action, &oldInt_);
+        // A lost terminal or a SIGHUP sent by hand would otherwise end the supervisor at
+        // once and orphan the collector; the supervisor has no config reload to give it.
+        ::sigaction(SIGHUP, &action, &oldHup_);
         // A peer that closes a socket must not kill the supervisor.
         struct sigaction ignore {};
         ignore.sa_handler = SIG_IGN;
@@ -74,6 +79,7 @@ class ShutdownWatcher::Impl {
     ~Impl() {
         ::sigaction(SIGTERM, &oldTerm_, nullptr);
         ::sigaction(SIGINT, &oldInt_, nullptr);
+        ::sigaction(SIGHUP, &oldHup_, nullptr);
         ::sigaction(SIGPIPE, &oldPipe_, nullptr);
         g_signalPipe = -1;
         unsigned char stop = 0;  // 0 is no signal: it tells the thread to end
@@ -103,6 +109,7 @@ class ShutdownWatcher::Impl {
     int writeFd_ = -1;
     struct sigaction oldTerm_ {};
     struct sigaction oldInt_ {};
+    struct sigaction oldHup_ {};
     struct sigaction oldPipe_ {};
     std::thread thread_;
 };
