@@ -29,7 +29,10 @@ inline constexpr const char* kServiceDisplayName = "OpenTelemetry Collector OpAM
 // Runs `body` and returns its exit code. On Windows, when the Service Control Manager
 // started the process, `body` runs as the service's main function and its exit code is
 // reported to the SCM; the working directory is the exe's folder (a service starts in
-// System32). Elsewhere, or from a console, `body` is called directly.
+// System32). Elsewhere, or from a console, `body` is called directly. Throws what `body`
+// throws, and std::runtime_error when the SCM's dispatcher cannot be reached for another
+// reason than being started from a console. `body` must return 0 after a requested stop: the
+// SCM restarts a service that exits with an error.
 int runUnderServiceManager(const std::function<int()>& body);
 
 // Tells the service manager about the supervisor. Its methods may be called from any thread;
@@ -48,8 +51,9 @@ class ServiceNotifier {
     void status(const std::string& status);
     // Shutdown has begun (systemd: STOPPING=1; Windows: STOP_PENDING).
     void stopping(const std::string& status);
-    // When the service manager expects a sign of life (systemd's WatchdogSec, passed as
-    // WATCHDOG_USEC); nullopt when it does not.
+    // When the service manager expects a sign of life: systemd's WatchdogSec (passed as
+    // WATCHDOG_USEC); on Windows, a checkpoint while starting or stopping; nullopt when
+    // nothing expects one.
     std::optional<std::chrono::microseconds> watchdogInterval() const;
     void watchdog();
 
@@ -59,8 +63,9 @@ class ServiceNotifier {
 };
 
 // `opampsupervisor service install|uninstall`, for installs without a package (a zip on
-// Windows). Throws std::runtime_error with the OS's reason; on Linux and macOS it explains
-// that the deb/rpm package or the launchd plist does this.
+// Windows): an automatic-start service, restarted on failure, not started by the install.
+// Throws std::runtime_error with the OS's reason; on Linux and macOS it explains that the
+// deb/rpm package or the launchd plist does this.
 struct ServiceDefinition {
     std::filesystem::path executable;
     std::vector<std::string> arguments;  // e.g. --config <path>

@@ -1,7 +1,7 @@
 #pragma once
 
 // Turns the OS's requests to stop into one callback: SIGTERM, SIGINT and SIGHUP on Linux and
-// macOS; Ctrl-C, Ctrl-Break, console close, logoff and system shutdown on Windows, and the
+// macOS; Ctrl-C, Ctrl-Break, console close and system shutdown on Windows, and the
 // Service Control Manager's stop, shutdown and preshutdown (platform/service.h). The callback
 // runs on a thread of the watcher's own, never inside a signal handler, so it may post to
 // an event loop, log, or take locks. Also makes a broken socket an error rather than a

@@ -227,7 +227,9 @@ int installService(const CommandLine& cmd, std::ostream& out) {
     }
     platform::installService(service);
     out << "Installed the service " << platform::kServiceName << " running "
-        << service.executable.string() << " --config " << service.arguments[1] << '\n';
+        << service.executable.string() << " --config " << service.arguments[1]
+        << "\nIt starts at the next boot; to start it now: sc start " << platform::kServiceName
+        << '\n';
     return kExitOk;
 }
 

@@ -1,14 +1,19 @@
 #include "platform/shutdown.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <utility>
 
 #include <windows.h>
 
+#include "platform/windows/shutdown_request.h"
+
 namespace opampsup::platform {
 namespace {
 
 std::mutex g_mutex;
+std::condition_variable g_watcherGone;
 std::function<void(const std::string&)>* g_onRequest = nullptr;
 
 const char* eventName(DWORD event) {
@@ -31,15 +36,35 @@ const char* eventName(DWORD event) {
 // Windows runs console handlers on a thread of its own, so the callback may be called
 // directly.
 BOOL WINAPI onConsoleEvent(DWORD event) {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    if (g_onRequest == nullptr) {
+    // Only services receive it, when any user logs off: no reason for a service to stop.
+    // Handling it keeps the default handler, which ends the process, from running.
+    if (event == CTRL_LOGOFF_EVENT) {
+        return TRUE;
+    }
+    if (!requestShutdown(eventName(event))) {
         return FALSE;
     }
-    (*g_onRequest)(eventName(event));
+    // For a closed console and a system shutdown, Windows ends the process as soon as the
+    // handler returns: hold it until the orderly shutdown is over (the watcher goes with
+    // it), within the few seconds Windows allows anyway.
+    if (event == CTRL_CLOSE_EVENT || event == CTRL_SHUTDOWN_EVENT) {
+        std::unique_lock<std::mutex> lock(g_mutex);
+        g_watcherGone.wait_for(lock, std::chrono::seconds(20),
+                               [] { return g_onRequest == nullptr; });
+    }
     return TRUE;
 }
 
 }  // namespace
+
+bool requestShutdown(const std::string& name) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_onRequest == nullptr) {
+        return false;
+    }
+    (*g_onRequest)(name);
+    return true;
+}
 
 class ShutdownWatcher::Impl {
   public:
@@ -51,8 +76,11 @@ class ShutdownWatcher::Impl {
     }
     ~Impl() {
         SetConsoleCtrlHandler(onConsoleEvent, FALSE);
-        std::lock_guard<std::mutex> lock(g_mutex);
-        g_onRequest = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(g_mutex);
+            g_onRequest = nullptr;
+        }
+        g_watcherGone.notify_all();
     }
 
   private:
