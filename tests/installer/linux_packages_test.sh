@@ -94,6 +94,13 @@ out=$(runuser -u opampsupervisor -- /usr/bin/opampsupervisor validate \
 check "the service user reads the config (it names the missing collector)" \
     grep -q 'agent.executable: cannot find "/usr/bin/otelcol-contrib"' <<<"$out"
 
+# With a collector in place, the default config is valid and draws no warning.
+sed 's|/usr/bin/otelcol-contrib|/bin/true|; s|/var/lib/otelcol/supervisor|'"$work"'/storage|' \
+    /etc/opampsupervisor/config.yaml >defaults.yaml
+check "the default config is valid without warnings once the collector exists" bash -c "
+    out=\$(/usr/bin/opampsupervisor validate --config defaults.yaml 2>&1) &&
+    ! grep -qi warning <<<\"\$out\""
+
 # An upgrade (the same package again) keeps an edited config.
 echo "# edited by the test" >>/etc/opampsupervisor/config.yaml
 dpkg -i --force-confold "$deb" >>install.log 2>&1 || fail "reinstall"
