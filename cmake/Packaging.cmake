@@ -18,7 +18,6 @@ set(CPACK_RESOURCE_FILE_README ${PROJECT_SOURCE_DIR}/README.md)
 set(CPACK_STRIP_FILES TRUE)
 
 if(OPAMPSUP_PLATFORM STREQUAL "linux")
-    set(_doc_dir ${CMAKE_INSTALL_FULL_DATADIR}/doc/opampsupervisor)
     if(CPACK_PACKAGING_INSTALL_PREFIX)
         set(_prefix ${CPACK_PACKAGING_INSTALL_PREFIX})
     else()
@@ -83,9 +82,10 @@ if(OPAMPSUP_PLATFORM STREQUAL "linux")
     set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${_linux}/rpm/post)
     set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${_linux}/rpm/preun)
     set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${_linux}/rpm/postun)
+    # The config may carry credentials: the service's group reads it, others do not.
     set(CPACK_RPM_USER_FILELIST
-        "%config(noreplace) /etc/opampsupervisor/config.yaml"
-        "%config(noreplace) /etc/opampsupervisor/opampsupervisor.conf")
+        "%config(noreplace) %attr(0640,root,opampsupervisor) /etc/opampsupervisor/config.yaml"
+        "%config(noreplace) %attr(0640,root,opampsupervisor) /etc/opampsupervisor/opampsupervisor.conf")
     # Directories the system owns; the package must not claim them.
     set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
         /etc /usr/lib/systemd /usr/lib/systemd/system /usr/share/doc /usr/share/man

@@ -32,6 +32,8 @@ struct ProcessOptions {
     std::filesystem::path executable;  // run as given: no PATH search
     std::vector<std::string> args;     // without the program name
     // Changes to the inherited environment: a value sets the variable, nullopt removes it.
+    // The service manager's variables for the supervisor (NOTIFY_SOCKET, WATCHDOG_USEC,
+    // WATCHDOG_PID) are never inherited.
     std::map<std::string, std::optional<std::string>> environment;
     std::optional<std::filesystem::path> workingDirectory;
     // Each line of output (without its newline), from a reader thread. Lines longer than

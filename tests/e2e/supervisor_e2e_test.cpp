@@ -606,7 +606,7 @@ TEST_F(SupervisorE2e, TellsSystemdReadyStatusWatchdogAndStopping) {
         ASSERT_TRUE(systemd.waitFor(startsWith("WATCHDOG=1"), std::chrono::seconds(2)))
             << logOf(supervisor);
     }
-    EXPECT_THAT(logOf(supervisor), HasSubstr("The service manager expects a watchdog signal"));
+    EXPECT_THAT(logOf(supervisor), HasSubstr("Sending the service manager a sign of life"));
 
     const long collector = collectorPids(supervisor).back();
     const auto asked = std::chrono::steady_clock::now();
@@ -617,8 +617,8 @@ TEST_F(SupervisorE2e, TellsSystemdReadyStatusWatchdogAndStopping) {
     auto code = supervisor.waitExit();
     ASSERT_TRUE(code) << logOf(supervisor);
     EXPECT_EQ(*code, 0) << logOf(supervisor);
-    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5))
-        << "well within agent.stop_timeout (10 s)";
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(10))
+        << "within agent.stop_timeout (10 s): the collector stopped when asked";
     EXPECT_FALSE(processAlive(static_cast<pid_t>(collector)));
     EXPECT_EQ(server_
                   .waitForAgentMessages(

@@ -58,6 +58,9 @@ done
 # --- the rpm, as a file (rpm cannot install on Debian, its database is not the system's) ---
 check "rpm: config files are %config(noreplace)" \
     bash -c "rpm -qp --configfiles '$rpm' 2>/dev/null | grep -qx /etc/opampsupervisor/config.yaml"
+check "rpm: the config is 0640 root:opampsupervisor" bash -c "
+    rpm -qp --queryformat '[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\n]' '$rpm' 2>/dev/null |
+    grep -qx -- '-rw-r----- root opampsupervisor /etc/opampsupervisor/config.yaml'"
 check "rpm: holds the binary, the unit and the man page" bash -c "
     files=\$(rpm -qlp '$rpm' 2>/dev/null)
     grep -qx /usr/bin/opampsupervisor <<<\"\$files\" &&
@@ -112,6 +115,13 @@ dpkg -r opampsupervisor >>install.log 2>&1 || fail "dpkg -r"
 check "remove takes the binary and the unit" test ! -e /usr/bin/opampsupervisor -a ! -e "$unit"
 check "remove keeps the config and the data" \
     test -f /etc/opampsupervisor/config.yaml -a -f /var/lib/otelcol/supervisor/persistent_state.yaml
+# Installed again after a remove: the unit is enabled, not left masked.
+dpkg -i "$deb" >>install.log 2>&1 || fail "install after remove"
+check "a reinstall after remove enables the unit again (not masked)" bash -c "
+    test -L /etc/systemd/system/multi-user.target.wants/opampsupervisor.service &&
+    ! test -L /etc/systemd/system/opampsupervisor.service"
+check "a reinstall keeps the administrator's config" \
+    grep -q "edited by the test" /etc/opampsupervisor/config.yaml
 dpkg -P opampsupervisor >>install.log 2>&1 || fail "dpkg -P"
 check "purge removes the config, the data and the user" bash -c "
     ! test -e /etc/opampsupervisor && ! test -e /var/lib/otelcol &&

@@ -75,6 +75,19 @@ TEST_F(ChildProcessTest, AMissingExecutableIsASpawnErrorNamingIt) {
     EXPECT_THROW(ChildProcess::spawn(options), std::runtime_error);
 }
 
+TEST_F(ChildProcessTest, TheServiceManagersVariablesStayWithTheSupervisor) {
+    ::setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);
+    ::setenv("WATCHDOG_USEC", "60000000", 1);
+    ::setenv("WATCHDOG_PID", "1", 1);
+    auto child =
+        shell("echo \"${NOTIFY_SOCKET-unset}|${WATCHDOG_USEC-unset}|${WATCHDOG_PID-unset}\"");
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    ::unsetenv("WATCHDOG_PID");
+    ASSERT_TRUE(exits_.pop());
+    EXPECT_THAT(allLines(), ::testing::ElementsAre("out: unset|unset|unset"));
+}
+
 TEST_F(ChildProcessTest, EnvironmentChangesAndWorkingDirectory) {
     ::setenv("OPAMPSUP_TEST_REMOVED", "still here", 1);
     auto child = shell("echo \"$OPAMPSUP_TEST_ADDED|${OPAMPSUP_TEST_REMOVED-unset}|$(pwd)\"",

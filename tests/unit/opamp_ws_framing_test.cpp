@@ -44,8 +44,10 @@ TEST(WsFraming, RejectsWhatItDoesNotUnderstand) {
 }
 
 // What the assembler made of one frame: "" while incomplete, the payload, or the error.
-std::string fed(WsMessageAssembler& assembler, std::string_view frame, bool fin) {
-    auto result = assembler.add(frame, fin);
+// A frame of a message: the first is binary, the ones after it continuation frames.
+std::string fed(WsMessageAssembler& assembler, std::string_view frame, bool fin,
+                bool continuation = false) {
+    auto result = assembler.add(frame, continuation, fin);
     if (std::holds_alternative<WsMessageAssembler::Incomplete>(result)) {
         return "";
     }
@@ -58,7 +60,7 @@ std::string fed(WsMessageAssembler& assembler, std::string_view frame, bool fin)
 TEST(WsMessageAssembler, ReadsAOneFrameMessageWhereItLies) {
     WsMessageAssembler assembler;
     const std::string frame = frameWsMessage("abc");
-    auto result = assembler.add(frame, true);
+    auto result = assembler.add(frame, false, true);
     ASSERT_TRUE(std::holds_alternative<WsMessage>(result));
     auto payload = std::get<WsMessage>(result).payload;
     EXPECT_EQ(payload, "abc");
@@ -69,20 +71,20 @@ TEST(WsMessageAssembler, GathersFragmentsThenStartsAfresh) {
     WsMessageAssembler assembler;
     const std::string whole = frameWsMessage("first message");
     EXPECT_EQ(fed(assembler, whole.substr(0, 1), false), "");  // the header alone
-    EXPECT_EQ(fed(assembler, whole.substr(1, 5), false), "");
-    EXPECT_EQ(fed(assembler, whole.substr(6), true), "first message");
+    EXPECT_EQ(fed(assembler, whole.substr(1, 5), false, true), "");
+    EXPECT_EQ(fed(assembler, whole.substr(6), true, true), "first message");
     // Nothing of the first message leaks into the next, fragmented or not.
     EXPECT_EQ(fed(assembler, frameWsMessage("second"), true), "second");
     const std::string third = frameWsMessage("third");
     EXPECT_EQ(fed(assembler, third.substr(0, 3), false), "");
-    EXPECT_EQ(fed(assembler, third.substr(3), true), "third");
+    EXPECT_EQ(fed(assembler, third.substr(3), true, true), "third");
 }
 
 TEST(WsMessageAssembler, GivesBackALargeMessagesBufferOnceUsed) {
     WsMessageAssembler assembler;
     const std::string big = frameWsMessage(std::string(3U << 20, 'b'));
     EXPECT_EQ(fed(assembler, big.substr(0, 1000), false), "");
-    EXPECT_EQ(fed(assembler, big.substr(1000), true).size(), 3U << 20);
+    EXPECT_EQ(fed(assembler, big.substr(1000), true, true).size(), 3U << 20);
     EXPECT_GE(assembler.retainedBytes(), 3U << 20);  // the payload still points into it
     assembler.release();
     EXPECT_LE(assembler.retainedBytes(), kKeptBufferBytes);
@@ -94,7 +96,20 @@ TEST(WsMessageAssembler, RefusesAFragmentedMessageOnceItPassesTheLimit) {
     EXPECT_EQ(fed(assembler, header + std::string(60, 'x'), false), "");
     // 161 bytes gathered would exceed 100 plus the largest header: refused before the
     // final fragment arrives.
-    EXPECT_EQ(fed(assembler, std::string(60, 'x'), false).rfind("too big: ", 0), 0U);
+    EXPECT_EQ(fed(assembler, std::string(60, 'x'), false, true).rfind("too big: ", 0), 0U);
+}
+
+TEST(WsMessageAssembler, FramesOutOfOrderAreErrors) {
+    WsMessageAssembler assembler;
+    EXPECT_EQ(fed(assembler, frameWsMessage("x"), true, true),
+              "error: a continuation frame with no message to continue");
+    EXPECT_EQ(fed(assembler, std::string("\0", 1), false), "");
+    EXPECT_EQ(fed(assembler, frameWsMessage("y"), true),
+              "error: a new message began before the last one ended");
+    // An empty first fragment still begins a message.
+    WsMessageAssembler other;
+    EXPECT_EQ(fed(other, "", false), "");
+    EXPECT_EQ(fed(other, frameWsMessage("z"), true, true), "z");
 }
 
 TEST(WsMessageAssembler, SizeAndHeaderErrorsSayWhichTheyAre) {

@@ -1,5 +1,7 @@
 #include "core/cli/App.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <ostream>
 #include <system_error>
@@ -174,9 +176,11 @@ int run(const CommandLine& cmd, std::ostream& err) {
     // service manager restarts the supervisor. Half the interval, as systemd advises.
     std::function<void()> feedWatchdog;
     if (auto interval = serviceManager.watchdogInterval()) {
-        logger.info("The service manager expects a watchdog signal",
-                    {{"every", config::formatGoDuration(*interval)}});
-        feedWatchdog = [&, every = *interval / 2] {
+        auto every =
+            std::max<std::chrono::microseconds>(*interval / 2, std::chrono::milliseconds(1));
+        logger.info("Sending the service manager a sign of life",
+                    {{"every", config::formatGoDuration(every)}});
+        feedWatchdog = [&, every] {
             serviceManager.watchdog();
             loop.postAfter(every, feedWatchdog);
         };

@@ -325,7 +325,8 @@ void LocalOpampServer::serve(const std::shared_ptr<Connection>& connection) {
                 connection->close(kCloseProtocolError, reason);
                 break;
             }
-            auto assembled = assembler.add(frame, (flags & WebSocket::FRAME_FLAG_FIN) != 0);
+            auto assembled = assembler.add(frame, opcode == WebSocket::FRAME_OP_CONT,
+                                           (flags & WebSocket::FRAME_FLAG_FIN) != 0);
             if (std::holds_alternative<opamp::WsMessageAssembler::Incomplete>(assembled)) {
                 continue;
             }

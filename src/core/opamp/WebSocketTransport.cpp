@@ -316,7 +316,8 @@ void WebSocketTransport::run() {
                 return;
             }
             auto assembled =
-                assembler.add(std::string_view(frame.begin(), static_cast<std::size_t>(n)), fin);
+                assembler.add(std::string_view(frame.begin(), static_cast<std::size_t>(n)),
+                              opcode == Poco::Net::WebSocket::FRAME_OP_CONT, fin);
             if (std::holds_alternative<WsMessageAssembler::Incomplete>(assembled)) {
                 continue;
             }

@@ -67,25 +67,34 @@ std::variant<WsMessageAssembler::Incomplete, WsMessage, WsFramingError> widen(
 }  // namespace
 
 std::variant<WsMessageAssembler::Incomplete, WsMessage, WsFramingError> WsMessageAssembler::add(
-    std::string_view frame, bool fin) {
+    std::string_view frame, bool continuation, bool fin) {
     if (delivered_) {
         release();
     }
-    if (fin && gathered_.empty()) {
+    if (continuation != inProgress_) {
+        std::string().swap(gathered_);
+        inProgress_ = false;
+        return WsFramingError{continuation ? "a continuation frame with no message to continue"
+                                           : "a new message began before the last one ended"};
+    }
+    if (fin && !inProgress_) {
         return widen(unframeWsMessage(frame, maxBytes_));
     }
     // The header is at most 10 bytes, so anything longer than that plus the limit is refused
     // before it is buffered whole.
     if (gathered_.size() + frame.size() > maxBytes_ + 10) {
         std::string().swap(gathered_);
+        inProgress_ = false;
         return WsFramingError{"a fragmented OpAMP message exceeds the limit of " +
                                   std::to_string(maxBytes_) + " bytes",
                               true};
     }
     gathered_.append(frame);
     if (!fin) {
+        inProgress_ = true;
         return Incomplete{};
     }
+    inProgress_ = false;
     delivered_ = true;
     return widen(unframeWsMessage(gathered_, maxBytes_));
 }

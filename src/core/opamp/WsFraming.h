@@ -47,9 +47,12 @@ class WsMessageAssembler {
 
     explicit WsMessageAssembler(std::size_t maxBytes = kMaxMessageBytes) : maxBytes_(maxBytes) {}
 
-    // Takes one binary or continuation frame. A complete message's payload points into
+    // Takes one data frame: a binary frame begins a message, continuation frames carry the
+    // rest, `fin` marks the last. A continuation with nothing to continue, or a new message
+    // before the last one ended, is an error. A complete message's payload points into
     // `frame` or into the assembler, and stays valid until the next call to add().
-    std::variant<Incomplete, WsMessage, WsFramingError> add(std::string_view frame, bool fin);
+    std::variant<Incomplete, WsMessage, WsFramingError> add(std::string_view frame,
+                                                            bool continuation, bool fin);
 
     // Call once a complete message is used: a gathered message's buffer is given back
     // rather than held while the connection idles. add() does it too, if it was not called.
@@ -61,7 +64,8 @@ class WsMessageAssembler {
   private:
     std::size_t maxBytes_;
     std::string gathered_;
-    bool delivered_ = false;  // gathered_ holds a message already handed out
+    bool inProgress_ = false;  // a message has begun and not ended
+    bool delivered_ = false;   // gathered_ holds a message already handed out
 };
 
 }  // namespace opampsup::opamp

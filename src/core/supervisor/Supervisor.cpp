@@ -758,6 +758,7 @@ void Supervisor::runCollector(Relaunch how) {
                       {{"problem", warning}});
     }
     if (composed.error) {
+        launchConcluded_ = true;  // failed: the supervisor stays up for a fix
         reportHealth(false, "StatusFatalError",
                      "cannot compose the collector's config: " + *composed.error);
         return;
@@ -769,6 +770,7 @@ void Supervisor::runCollector(Relaunch how) {
             output_->restart();
         }
     } catch (const std::exception& e) {
+        launchConcluded_ = true;
         reportHealth(false, "StatusFatalError",
                      std::string("cannot write the collector's config: ") + e.what());
         return;
@@ -965,10 +967,16 @@ void Supervisor::publishServiceStatus() {
         localstatus::StatusSnapshot s = statusSnapshot();
         status.ready = launchConcluded_;
         if (s.collectorPid) {
-            status.line =
-                "Collector running (pid " + std::to_string(*s.collectorPid) + "), " +
-                (s.healthy ? std::string("healthy")
-                           : "not healthy" + (s.healthError.empty() ? "" : ": " + s.healthError));
+            status.line = "Collector running (pid " + std::to_string(*s.collectorPid) + "), ";
+            if (s.healthy) {
+                status.line += "healthy";
+            } else if (!s.healthError.empty()) {
+                status.line += "not healthy: " + s.healthError;
+            } else if (!lastHealth_.status().empty()) {
+                status.line += "not healthy: " + lastHealth_.status();
+            } else {
+                status.line += "no health report yet";
+            }
         } else if (stoppedForEmptyConfig_) {
             status.line = "No collector: the remote config is empty";
         } else if (!launchConcluded_) {

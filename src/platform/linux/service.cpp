@@ -20,20 +20,21 @@ int runUnderServiceManager(const std::function<int()>& body) {
 
 // systemd's notify protocol: each state change is one datagram of KEY=VALUE lines sent to
 // the AF_UNIX socket named by $NOTIFY_SOCKET ("@" at its start means the abstract
-// namespace). The collector inherits the variable, but systemd only listens to the main
-// process unless the unit says NotifyAccess=all, so its own messages, if any, are ignored.
+// namespace). The collector does not inherit it (see posix/child_process.cpp).
 class ServiceNotifier::Impl {
   public:
     Impl() {
         const char* path = std::getenv("NOTIFY_SOCKET");
-        if (path == nullptr || (path[0] != '/' && path[0] != '@') ||
-            std::strlen(path) >= sizeof(address_.sun_path)) {
+        std::size_t length = path == nullptr ? 0 : std::strlen(path);
+        bool abstract = length > 1 && path[0] == '@';
+        // A path needs room for its terminating NUL; an abstract name has none.
+        if (!(abstract || (length > 0 && path[0] == '/')) ||
+            length + (abstract ? 0 : 1) > sizeof(address_.sun_path)) {
             return;
         }
         address_.sun_family = AF_UNIX;
-        std::size_t length = std::strlen(path);
         std::memcpy(address_.sun_path, path, length);
-        if (path[0] == '@') {
+        if (abstract) {
             address_.sun_path[0] = '\0';
         }
         addressLength_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);

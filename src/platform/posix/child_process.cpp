@@ -51,6 +51,12 @@ const char* signalName(int signal) {
     }
 }
 
+// systemd's notify and watchdog variables speak to the supervisor, the process it started;
+// a child that took them for its own could send READY=1 or feed the watchdog for it.
+bool forTheSupervisorOnly(const std::string& name) {
+    return name == "NOTIFY_SOCKET" || name == "WATCHDOG_USEC" || name == "WATCHDOG_PID";
+}
+
 // The environment for the child: the supervisor's, with the changes applied.
 std::vector<std::string> childEnvironment(
     const std::map<std::string, std::optional<std::string>>& changes) {
@@ -58,7 +64,7 @@ std::vector<std::string> childEnvironment(
     for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
         std::string text(*entry);
         std::string name = text.substr(0, text.find('='));
-        if (changes.count(name) == 0) {
+        if (changes.count(name) == 0 && !forTheSupervisorOnly(name)) {
             out.push_back(std::move(text));
         }
     }

@@ -1,7 +1,9 @@
 #include "platform/service.h"
 
 #include <chrono>
+#include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -174,10 +176,16 @@ void WINAPI serviceMain(DWORD, LPWSTR*) {
         body = g_service.body;
     }
 
-    // A service starts in System32; relative paths in the config mean the install folder.
-    // Should this fail, they fail later with their own error.
+    // A service starts in System32; relative paths in the config mean the exe's folder.
+    // Should this fail, they fail later with their own error. A service has no console
+    // either: what the supervisor prints before its log is set up (a config it refuses) or
+    // to stdout/stderr goes to a file beside the exe instead of nowhere.
     try {
-        SetCurrentDirectoryW(currentExecutable().parent_path().c_str());
+        std::filesystem::path folder = currentExecutable().parent_path();
+        SetCurrentDirectoryW(folder.c_str());
+        std::wstring console = (folder / L"opampsupervisor-service.log").wstring();
+        _wfreopen(console.c_str(), L"a", stderr);
+        _wfreopen(console.c_str(), L"a", stdout);
     } catch (const std::exception&) {
     }
 

@@ -74,13 +74,16 @@ class ShutdownWatcher::Impl {
         g_onRequest = &onRequest_;
         SetConsoleCtrlHandler(onConsoleEvent, TRUE);
     }
+    // The handler is released before it is unregistered: Windows holds a lock while a
+    // handler runs that SetConsoleCtrlHandler also takes, so unregistering first would wait
+    // for the handler that waits for this.
     ~Impl() {
-        SetConsoleCtrlHandler(onConsoleEvent, FALSE);
         {
             std::lock_guard<std::mutex> lock(g_mutex);
             g_onRequest = nullptr;
         }
         g_watcherGone.notify_all();
+        SetConsoleCtrlHandler(onConsoleEvent, FALSE);
     }
 
   private:
