@@ -30,6 +30,7 @@
 #include "support/NotifySocket.h"
 #include "support/TempDir.h"
 #include "support/TestPki.h"
+#include "support/TestTokenServer.h"
 
 namespace opampsup {
 namespace {
@@ -628,6 +629,102 @@ TEST_F(SupervisorE2e, TellsSystemdReadyStatusWatchdogAndStopping) {
     EXPECT_EQ(
         std::count_if(systemd.received().begin(), systemd.received().end(), startsWith("READY=1")),
         1);
+}
+
+// server.auth end to end, over both transports: the server only lets in agents that send
+// an accepted Authorization header.
+class Auth : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {
+  protected:
+    std::unique_ptr<Child> startWithAuth(const std::string& id, const std::string& settings) {
+        collectorConfig();
+        // Polls every second over HTTP (the server's heartbeat offer, which needs the
+        // capability), so a refusal is met soon.
+        server_.offerHeartbeatInterval(1);
+        auto config = dir_.write(
+            "supervisor.yaml",
+            "server:\n  endpoint: " + server_.endpoint(GetParam()) + "\n  auth: " + id +
+                "\ncapabilities:\n  reports_health: true\n  accepts_opamp_connection_settings: "
+                "true\n" +
+                "agent:\n" + standinAgent() + "storage:\n  directory: " + storage().string() +
+                "\nextensions:\n  " + id + ":\n" + settings);
+        return std::make_unique<Child>(
+            dir_, OPAMPSUPERVISOR_PATH,
+            std::vector<std::string>{"--config", config.string(), "--feature-gates",
+                                     "opampsupervisor.Extensions"});
+    }
+};
+
+// The token opens the connection; when the server stops taking it (it expired early or was
+// revoked), the 401 makes the supervisor fetch a new one and get back in. No token is logged.
+TEST_P(Auth, AnOAuth2TokenIsFetchedAndRenewedWhenTheServerRefusesIt) {
+    testing::TestTokenServer tokens;
+    server_.requireAuthorization({"Bearer tok-1"});
+    auto supervisor = startWithAuth("oauth2client",
+                                    "    client_id: supervisor\n"
+                                    "    client_secret: s3cret\n"
+                                    "    token_url: " +
+                                        tokens.url() + "\n");
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    EXPECT_EQ(tokens.grants(), 1);
+
+    server_.requireAuthorization({"Bearer tok-2"});
+    server_.restart();  // a new server: every agent connects (or polls) again
+    EXPECT_TRUE(waitUntil([&] { return !server_.agentMessages(uid).empty(); }))
+        << logOf(*supervisor);
+    EXPECT_EQ(tokens.grants(), 2);
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("HTTP 401"));
+    EXPECT_THAT(logOf(*supervisor), Not(HasSubstr("tok-")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, Auth, ::testing::Values("ws", "http"));
+
+// A bearer token from a file, read at each connect.
+TEST_F(SupervisorE2e, ABearerTokenFileAuthenticatesTheSupervisor) {
+    auto token = dir_.write("token", "from-file\n");
+    server_.requireAuthorization({"Bearer from-file"});
+    collectorConfig();
+    auto config =
+        dir_.write("supervisor.yaml",
+                   "server:\n  endpoint: " + server_.endpoint("ws") +
+                       "\n  auth: bearertokenauth\ncapabilities:\n  reports_health: "
+                       "true\nagent:\n" +
+                       standinAgent() + "storage:\n  directory: " + storage().string() +
+                       "\nextensions:\n  bearertokenauth:\n    filename: " + token.string() + "\n");
+    Child supervisor(
+        dir_, OPAMPSUPERVISOR_PATH,
+        {"--config", config.string(), "--feature-gates", "opampsupervisor.Extensions"});
+    EXPECT_FALSE(healthyAgent(supervisor).empty());
+}
+
+// A token server that cannot be reached: the supervisor says so, keeps retrying with
+// backoff, and runs the collector meanwhile.
+TEST_F(SupervisorE2e, ATokenServerThatIsDownIsReportedAndTheCollectorRuns) {
+    std::uint16_t closedPort = 0;
+    {
+        Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+        closedPort = probe.address().port();
+    }
+    server_.requireAuthorization({"Bearer never"});
+    collectorConfig();
+    auto config = dir_.write(
+        "supervisor.yaml",
+        "server:\n  endpoint: " + server_.endpoint("ws") + "\n  auth: oauth2client\nagent:\n" +
+            standinAgent() + "storage:\n  directory: " + storage().string() +
+            "\nextensions:\n  oauth2client:\n    client_id: a\n    client_secret: b\n"
+            "    token_url: http://127.0.0.1:" +
+            std::to_string(closedPort) + "/token\n");
+    Child supervisor(
+        dir_, OPAMPSUPERVISOR_PATH,
+        {"--config", config.string(), "--feature-gates", "opampsupervisor.Extensions"});
+    EXPECT_TRUE(waitUntil([&] {
+        return logOf(supervisor)
+                   .find(
+                       "cannot authenticate to the OpAMP server: cannot reach "
+                       "the token server http://127.0.0.1:" +
+                       std::to_string(closedPort)) != std::string::npos;
+    })) << logOf(supervisor);
+    EXPECT_TRUE(waitUntil([&] { return dataLines() >= 2; })) << logOf(supervisor);
 }
 
 // Remote configuration (the first part of S1, S3, S4 and S6): a pushed config is applied

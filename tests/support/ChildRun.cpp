@@ -62,6 +62,12 @@ Child::Child(const TempDir& dir, const std::string& program, std::vector<std::st
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+    // The child must not hold the test's sockets: a listening socket it inherited keeps
+    // taking connections when a test restarts a server on that port (SO_REUSEPORT), and
+    // they are never answered.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
     std::vector<std::string> argvStrings{program};
     argvStrings.insert(argvStrings.end(), args.begin(), args.end());
     std::vector<char*> argv;

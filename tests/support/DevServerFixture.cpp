@@ -218,6 +218,16 @@ void DevServerFixture::fault(const std::string& json) {
     expectOk(request("POST", "/api/faults", json), "fault");
 }
 
+void DevServerFixture::requireAuthorization(const std::vector<std::string>& accepted) {
+    std::string json = "{\"authorization\":[";
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+        json += (i == 0 ? "\"" : ",\"") + accepted[i] + "\"";
+    }
+    expectOk(request("PUT", "/api/auth", json + "]}"), "require authorization");
+    // Kept across restart().
+    options_.acceptedAuthorization = {accepted.begin(), accepted.end()};
+}
+
 void DevServerFixture::clearFaults() {
     expectOk(request("DELETE", "/api/faults"), "clear faults");
 }

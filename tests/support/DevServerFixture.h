@@ -69,6 +69,9 @@ class DevServerFixture {
     void customMessage(const std::string& uid, const std::string& capability,
                        const std::string& type, const std::string& data);
     void fault(const std::string& json);
+    // The Authorization values agents must send (PUT /api/auth), kept across restart();
+    // empty: none needed.
+    void requireAuthorization(const std::vector<std::string>& accepted);
     // Tells the agent to take a new instance UID.
     void assignInstanceUid(const std::string& uid, const std::string& newUid);
     // Sends a ConnectionSettingsOffers, given in protobuf JSON.

@@ -155,6 +155,7 @@ TEST_F(ConfigLoaderTest, ReadsEveryKey) {
     dir_.write("local.yaml", "receivers: {}\n");
     dir_.write("fallback.yaml", "receivers: {}\n");
     options_.featureGates = {kExtensionsFeatureGate};
+    env_ = {{"TOKEN", "t0k3n"}};
     SupervisorConfig c = load(R"(
 server:
   endpoint: wss://opamp.example.com:4320/v1/opamp
@@ -356,6 +357,8 @@ extensions:
     EXPECT_EQ(c.healthcheck.idleTimeout, 30s);
     ASSERT_EQ(c.extensions.count("bearertokenauth"), 1U);
     EXPECT_THAT(c.extensions.at("bearertokenauth"), HasSubstr("token"));
+    ASSERT_TRUE(c.server.authExtension);
+    EXPECT_EQ(std::get<BearerTokenAuth>(c.server.authExtension->settings).token, "t0k3n");
 }
 
 TEST_F(ConfigLoaderTest, ExpandsEnvironmentReferencesBeforeTypes) {
@@ -671,12 +674,13 @@ TEST_F(ConfigLoaderTest, HealthCheckProblems) {
                                        "ignored"));
 }
 
-TEST_F(ConfigLoaderTest, ExtensionsNeedTheFeatureGate) {
-    EXPECT_EQ(
-        onlyProblem(std::string(kMinimal) + "extensions:\n  basicauth:\n    client_auth: {}\n"),
-        "6:3: extensions: need the feature gate opampsupervisor.Extensions; start with "
-        "--feature-gates=opampsupervisor.Extensions");
+// Unlike the Go supervisor's, no feature gate is needed; the gate's flag is still accepted.
+TEST_F(ConfigLoaderTest, ExtensionsNeedNoFeatureGate) {
+    EXPECT_NO_THROW(load(std::string(kMinimal) +
+                         "extensions:\n  basicauth:\n    client_auth: {username: u}\n"));
     options_.featureGates = {kExtensionsFeatureGate};
+    EXPECT_NO_THROW(load(std::string(kMinimal) +
+                         "extensions:\n  basicauth:\n    client_auth: {username: u}\n"));
     EXPECT_EQ(onlyProblem(R"(server:
   endpoint: ws://localhost:4320
   auth: oauth2client
@@ -836,6 +840,92 @@ TEST_F(ConfigLoaderTest, UnknownExtensionType) {
               "basicauth, bearertokenauth, nop, oauth2client)");
     EXPECT_NO_THROW(load(std::string(kMinimal) + "extensions:\n  basicauth/primary:\n    "
                                                  "client_auth: {username: u, password: p}\n"));
+}
+
+// server.auth's extension is read in full: the supervisor runs it.
+TEST_F(ConfigLoaderTest, TheAuthExtensionIsReadAsTheSupervisorUsesIt) {
+    options_.featureGates = {kExtensionsFeatureGate};
+    env_ = {{"SECRET", "s3cret"}};
+    auto withAuth = [](const std::string& id, const std::string& settings) {
+        return "server:\n  endpoint: ws://localhost:4320\n  auth: " + id +
+               "\nagent:\n  executable: EXE\nextensions:\n  " + id + ":\n" + settings;
+    };
+    SupervisorConfig bearer =
+        load(withAuth("bearertokenauth/file", "    scheme: Token\n    filename: EXE\n")).config;
+    ASSERT_TRUE(bearer.server.authExtension);
+    EXPECT_EQ(bearer.server.authExtension->id, "bearertokenauth/file");
+    const auto& token = std::get<BearerTokenAuth>(bearer.server.authExtension->settings);
+    EXPECT_EQ(token.scheme, "Token");
+    EXPECT_EQ(token.header, "Authorization");
+    EXPECT_EQ(token.filename, executable_.string());
+
+    SupervisorConfig basic =
+        load(withAuth("basicauth", "    client_auth:\n      username: u\n      password: p\n"))
+            .config;
+    const auto& credentials = std::get<BasicAuth>(basic.server.authExtension->settings);
+    EXPECT_EQ(credentials.username, "u");
+    EXPECT_EQ(credentials.password, "p");
+
+    SupervisorConfig oauth = load(withAuth("oauth2client", R"(    client_id: supervisor
+    client_secret: ${env:SECRET}
+    token_url: https://auth.example.com/token
+    scopes: [opamp.read, opamp.write]
+    endpoint_params: {audience: opamp}
+    timeout: 3s
+    expiry_buffer: 30s
+    tls:
+      insecure_skip_verify: true
+)"))
+                                 .config;
+    const auto& o = std::get<OAuth2ClientAuth>(oauth.server.authExtension->settings);
+    EXPECT_EQ(o.clientId, "supervisor");
+    EXPECT_EQ(o.clientSecret, "s3cret");
+    EXPECT_EQ(o.tokenUrl, "https://auth.example.com/token");
+    EXPECT_EQ(o.scopes, (std::vector<std::string>{"opamp.read", "opamp.write"}));
+    EXPECT_EQ(o.endpointParams.at("audience"), "opamp");
+    EXPECT_EQ(o.timeout, 3s);
+    EXPECT_EQ(o.expiryBuffer, 30s);
+    ASSERT_TRUE(o.tls);
+    EXPECT_TRUE(o.tls->insecureSkipVerify);
+
+    // Not named by server.auth: kept as text only, not checked further.
+    SupervisorConfig unused =
+        load(std::string(kMinimal) + "extensions:\n  oauth2client:\n    scopes: [x]\n").config;
+    EXPECT_FALSE(unused.server.authExtension);
+}
+
+TEST_F(ConfigLoaderTest, AnAuthExtensionTheSupervisorCannotUseIsRefused) {
+    options_.featureGates = {kExtensionsFeatureGate};
+    auto withAuth = [](const std::string& id, const std::string& settings) {
+        return "server:\n  endpoint: ws://localhost:4320\n  auth: " + id +
+               "\nagent:\n  executable: EXE\nextensions:\n  " + id + ":\n" + settings;
+    };
+    EXPECT_EQ(onlyProblem(withAuth("bearertokenauth", "    scheme: Bearer\n")),
+              "8:5: extensions.bearertokenauth: needs token or filename");
+    EXPECT_THAT(onlyProblem(withAuth("bearertokenauth", "    tokens: [a, b]\n")),
+                HasSubstr("extensions.bearertokenauth.tokens: is for servers that check tokens"));
+    EXPECT_THAT(onlyProblem(withAuth("bearertokenauth", "    filename: DIR/missing\n")),
+                HasSubstr("extensions.bearertokenauth.filename: "));
+    EXPECT_THAT(onlyProblem(withAuth("basicauth", "    htpasswd: {file: /etc/x}\n")),
+                HasSubstr("extensions.basicauth.htpasswd: is for servers"));
+    EXPECT_EQ(onlyProblem(withAuth("basicauth", "    client_auth: {password: p}\n")),
+              "8:18: extensions.basicauth.client_auth.username: is required");
+    std::vector<std::string> oauth = problems(withAuth("oauth2client", "    scopes: [x]\n"));
+    EXPECT_THAT(
+        oauth, ::testing::ElementsAre("8:5: extensions.oauth2client.client_id: is required (or "
+                                      "client_id_file)",
+                                      "8:5: extensions.oauth2client.client_secret: is required (or "
+                                      "client_secret_file)",
+                                      "8:5: extensions.oauth2client.token_url: is required"));
+    EXPECT_EQ(onlyProblem(withAuth("oauth2client",
+                                   "    client_id: a\n    client_secret: b\n    token_url: "
+                                   "ftp://auth.example.com/token\n")),
+              "10:16: extensions.oauth2client.token_url: \"ftp://auth.example.com/token\" is "
+              "not an http:// or https:// URL");
+    EXPECT_THAT(onlyProblem(withAuth("oauth2client",
+                                     "    client_id: a\n    client_secret: b\n    token_url: "
+                                     "https://a/t\n    grant: x\n")),
+                HasSubstr("extensions.oauth2client.grant"));
 }
 
 TEST_F(ConfigLoaderTest, ServerProxyIsOurs) {

@@ -1,6 +1,7 @@
 #include "AdminApi.h"
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include <Poco/JSON/Object.h>
@@ -156,9 +157,44 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
         if (path.size() == 2 && path[1] == "faults") {
             return faults(method, body);
         }
+        if (path.size() == 2 && path[1] == "auth") {
+            return auth(method, body);
+        }
         throw ApiError{HTTPResponse::HTTP_NOT_FOUND,
                        "no route for " + method + " /" +
                            Poco::cat(std::string("/"), path.begin(), path.end())};
+    }
+
+    // {"authorization": ["Bearer t", "Basic ..."]}: the values agents must send.
+    std::string auth(const std::string& method, const std::string& body) {
+        if (method == "PUT") {
+            std::set<std::string> accepted;
+            try {
+                auto object = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+                auto list = object->getArray("authorization");
+                if (!list) {
+                    throw ApiError{HTTPResponse::HTTP_BAD_REQUEST,
+                                   "the body needs \"authorization\": a list of header values"};
+                }
+                for (std::size_t i = 0; i < list->size(); ++i) {
+                    accepted.insert(list->getElement<std::string>(static_cast<unsigned>(i)));
+                }
+            } catch (const Poco::Exception& e) {
+                throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "bad auth body: " + e.message()};
+            }
+            server_.requireAuthorization(std::move(accepted));
+        } else if (method == "DELETE") {
+            server_.requireAuthorization({});
+        } else if (method != "GET") {
+            throw ApiError{HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "auth takes GET, PUT, DELETE"};
+        }
+        std::string out = "{\"authorization\":[";
+        bool first = true;
+        for (const std::string& value : server_.acceptedAuthorization()) {
+            out += (first ? "" : ",") + jsonString(value);
+            first = false;
+        }
+        return out + "]}";
     }
 
     std::string faults(const std::string& method, const std::string& body) {

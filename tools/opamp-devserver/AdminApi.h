@@ -18,6 +18,7 @@
 //   POST   /api/agents/{uid}/send               any ServerToAgent, protobuf JSON
 //   PUT    /api/files/{name}                    a file agents fetch from /files/{name}
 //   GET    /api/faults    POST /api/faults    DELETE /api/faults
+//   GET    /api/auth      PUT /api/auth {"authorization": [...]}    DELETE /api/auth
 //          {"http_status": 503, "retry_after": "2", "count": 1}
 //          {"error_response": "UNAVAILABLE", "message": "...", "retry_after_ms": 2000,
 //           "count": 1}

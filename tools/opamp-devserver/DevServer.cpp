@@ -133,6 +133,15 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
                      "no such path; OpAMP is at /v1/opamp\n");
             return;
         }
+        if (!server_.authorized(request.get("Authorization", ""))) {
+            response.setStatusAndReason(HTTPResponse::HTTP_UNAUTHORIZED);
+            response.set("WWW-Authenticate", "Bearer");
+            response.setContentLength(0);
+            response.send();
+            server_.log("refused " + request.clientAddress().toString() +
+                        " with HTTP 401: no accepted Authorization header");
+            return;
+        }
         if (auto refusal = server_.faults().takeHttpRefusal()) {
             refuse(response, *refusal);
             response.send();
@@ -346,7 +355,9 @@ class DevServer::OpampFactory : public Poco::Net::HTTPRequestHandlerFactory {
 };
 
 DevServer::DevServer(Options options)
-    : options_(std::move(options)), agents_(options_.recordLimit) {
+    : options_(std::move(options)),
+      agents_(options_.recordLimit),
+      acceptedAuthorization_(options_.acceptedAuthorization) {
     agents_.offerHeartbeatInterval(options_.heartbeatIntervalSeconds);
 }
 
@@ -478,6 +489,21 @@ std::string DevServer::endpoint(bool websocket) const {
 std::string DevServer::adminUrl() const {
     std::string host = options_.adminHost == "0.0.0.0" ? "127.0.0.1" : options_.adminHost;
     return "http://" + host + ":" + std::to_string(adminPort()) + "/api";
+}
+
+void DevServer::requireAuthorization(std::set<std::string> accepted) {
+    std::lock_guard<std::mutex> lock(authMutex_);
+    acceptedAuthorization_ = std::move(accepted);
+}
+
+bool DevServer::authorized(const std::string& authorization) const {
+    std::lock_guard<std::mutex> lock(authMutex_);
+    return acceptedAuthorization_.empty() || acceptedAuthorization_.count(authorization) > 0;
+}
+
+std::vector<std::string> DevServer::acceptedAuthorization() const {
+    std::lock_guard<std::mutex> lock(authMutex_);
+    return {acceptedAuthorization_.begin(), acceptedAuthorization_.end()};
 }
 
 std::string DevServer::putFile(const std::string& name, std::string content) {

@@ -11,7 +11,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "AgentRegistry.h"
 #include "Faults.h"
@@ -49,6 +51,8 @@ class DevServer {
         // Offered to each agent when its session starts (ConnectionSettingsOffers.opamp
         // heartbeat_interval_seconds), as servers shorten HTTP polling; 0 offers nothing.
         std::uint64_t heartbeatIntervalSeconds = 0;
+        // The Authorization values agents must send; empty lets everyone in.
+        std::set<std::string> acceptedAuthorization;
         // Where connection events are reported; nothing when empty.
         std::function<void(const std::string&)> log;
     };
@@ -81,6 +85,13 @@ class DevServer {
     std::string putFile(const std::string& name, std::string content);
     std::optional<std::string> file(const std::string& name) const;
 
+    // Agents must send one of these Authorization values (a bearer token, basic
+    // credentials) or get 401; empty lets everyone in. Checked when a WebSocket connects
+    // and at each poll, as servers check credentials.
+    void requireAuthorization(std::set<std::string> accepted);
+    bool authorized(const std::string& authorization) const;
+    std::vector<std::string> acceptedAuthorization() const;
+
   private:
     class OpampFactory;
     class AdminFactory;
@@ -90,6 +101,8 @@ class DevServer {
     Faults faults_;
     mutable std::mutex filesMutex_;
     std::map<std::string, std::string> files_;
+    mutable std::mutex authMutex_;
+    std::set<std::string> acceptedAuthorization_;
     std::atomic<bool> stopping_{false};
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::HTTPServer> opampServer_;

@@ -675,18 +675,106 @@ void readHealthCheck(MapReader& root, SupervisorConfig& cfg) {
     health->finish();
 }
 
-void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& options) {
+// The extension server.auth names, read as the supervisor uses it: the client side of the
+// collector's auth extension of that type.
+AuthExtension readAuthExtension(MapReader& ext, const std::string& id, const std::string& type) {
+    LoadContext& ctx = ext.context();
+    AuthExtension out;
+    out.id = id;
+    if (type == "bearertokenauth") {
+        BearerTokenAuth bearer;
+        ext.string("header", bearer.header);
+        ext.string("scheme", bearer.scheme);
+        ext.string("token", bearer.token);
+        if (std::optional<YAML::Mark> at = ext.string("filename", bearer.filename);
+            at && !bearer.filename.empty()) {
+            checkReadableFile(ext, ext.childPath("filename"), *at, bearer.filename);
+        }
+        if (ext.has("tokens")) {
+            ext.node("tokens");
+            ctx.problem(ext.mark(), ext.childPath("tokens"),
+                        "is for servers that check tokens; the supervisor sends one: set token "
+                        "or filename");
+        } else if (bearer.token.empty() && bearer.filename.empty()) {
+            ctx.problem(ext.mark(), ext.path(), "needs token or filename");
+        }
+        if (bearer.header.empty()) {
+            ctx.problem(ext.mark(), ext.childPath("header"), "must not be empty");
+        }
+        out.settings = bearer;
+    } else if (type == "basicauth") {
+        BasicAuth basic;
+        if (ext.has("htpasswd")) {
+            ext.node("htpasswd");
+            ctx.problem(ext.mark(), ext.childPath("htpasswd"),
+                        "is for servers that check passwords; the supervisor needs client_auth");
+        }
+        if (std::optional<MapReader> client = ext.section("client_auth")) {
+            client->string("username", basic.username);
+            client->string("password", basic.password);
+            if (basic.username.empty()) {
+                ctx.problem(client->mark(), client->childPath("username"), "is required");
+            }
+            client->finish();
+        } else if (!ext.has("htpasswd")) {
+            ctx.problem(ext.mark(), ext.childPath("client_auth"), "is required");
+        }
+        out.settings = basic;
+    } else if (type == "oauth2client") {
+        OAuth2ClientAuth oauth;
+        ext.string("client_id", oauth.clientId);
+        ext.string("client_secret", oauth.clientSecret);
+        for (auto [key, target] :
+             {std::pair<const char*, std::string*>{"client_id_file", &oauth.clientIdFile},
+              {"client_secret_file", &oauth.clientSecretFile}}) {
+            if (std::optional<YAML::Mark> at = ext.string(key, *target); at && !target->empty()) {
+                checkReadableFile(ext, ext.childPath(key), *at, *target);
+            }
+        }
+        if (oauth.clientId.empty() && oauth.clientIdFile.empty()) {
+            ctx.problem(ext.mark(), ext.childPath("client_id"), "is required (or client_id_file)");
+        }
+        if (oauth.clientSecret.empty() && oauth.clientSecretFile.empty()) {
+            ctx.problem(ext.mark(), ext.childPath("client_secret"),
+                        "is required (or client_secret_file)");
+        }
+        std::optional<YAML::Mark> urlAt = ext.string("token_url", oauth.tokenUrl);
+        if (oauth.tokenUrl.empty()) {
+            ctx.problem(urlAt.value_or(ext.mark()), ext.childPath("token_url"), "is required");
+        } else {
+            try {
+                Poco::URI uri(oauth.tokenUrl);
+                if ((uri.getScheme() != "http" && uri.getScheme() != "https") ||
+                    uri.getHost().empty()) {
+                    ctx.problem(*urlAt, ext.childPath("token_url"),
+                                "\"" + oauth.tokenUrl + "\" is not an http:// or https:// URL");
+                }
+            } catch (const Poco::Exception& e) {
+                ctx.problem(*urlAt, ext.childPath("token_url"),
+                            "\"" + oauth.tokenUrl + "\" is not a valid URL: " + e.message());
+            }
+        }
+        ext.stringList("scopes", oauth.scopes);
+        ext.stringMap("endpoint_params", oauth.endpointParams);
+        ext.duration("timeout", oauth.timeout);
+        ext.duration("expiry_buffer", oauth.expiryBuffer);
+        if (std::optional<MapReader> tls = ext.section("tls")) {
+            oauth.tls = readClientTls(*tls);
+        }
+        out.settings = oauth;
+    }
+    ext.finish();
+    return out;
+}
+
+// The Go supervisor refuses `extensions` without --feature-gates=opampsupervisor.Extensions;
+// here they need no gate (the flag is still accepted, so its service definitions work).
+void readExtensions(MapReader& root, SupervisorConfig& cfg) {
     LoadContext& ctx = root.context();
     std::optional<MapReader> extensions = root.section("extensions");
-    bool gateOn = std::find(options.featureGates.begin(), options.featureGates.end(),
-                            kExtensionsFeatureGate) != options.featureGates.end();
     if (extensions) {
-        if (!gateOn) {
-            ctx.problem(extensions->mark(), "extensions",
-                        std::string("need the feature gate ") + kExtensionsFeatureGate +
-                            "; start with --feature-gates=" + kExtensionsFeatureGate);
-        }
-        // Each entry is one extension's settings, kept as YAML for the module that uses it.
+        // Each entry is one extension's settings, kept as YAML; the one server.auth names is
+        // also read in full, since the supervisor runs it.
         // The extension types the supervisor can run, as the Go supervisor's allowlist.
         static const std::set<std::string> kTypes{"basicauth", "bearertokenauth", "nop",
                                                   "oauth2client"};
@@ -698,8 +786,15 @@ void readExtensions(MapReader& root, SupervisorConfig& cfg, const LoadOptions& o
                 ctx.problem(kv.first.Mark(), "extensions." + id,
                             "unknown extension type \"" + type +
                                 "\" (supported: basicauth, bearertokenauth, nop, oauth2client)");
+                extensions->verbatim(id, cfg.extensions[id]);
+            } else if (id == cfg.server.auth) {
+                cfg.extensions[id] = YAML::Dump(kv.second);
+                MapReader ext(kv.second, "extensions." + id, ctx);
+                cfg.server.authExtension = readAuthExtension(ext, id, type);
+                extensions->node(id);  // read above
+            } else {
+                extensions->verbatim(id, cfg.extensions[id]);
             }
-            extensions->verbatim(id, cfg.extensions[id]);
         }
         extensions->finish();
     }
@@ -835,7 +930,7 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
         readAgent(root, cfg, options.platform);
         readTelemetry(root, cfg);
         readHealthCheck(root, cfg);
-        readExtensions(root, cfg, options);
+        readExtensions(root, cfg);
         readRestrictions(root, cfg);
         readStatus(root, cfg);
         root.finish();

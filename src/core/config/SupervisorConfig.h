@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace opampsup::config {
@@ -74,12 +75,48 @@ struct CertificateRequestSettings {
     Duration renewBefore = std::chrono::hours(720);
 };
 
+// How the supervisor authenticates to the OpAMP server: the client side of the collector's
+// auth extensions of the same names (server.auth names one entry of `extensions`).
+struct BearerTokenAuth {  // bearertokenauth
+    std::string header = "Authorization";
+    std::string scheme = "Bearer";
+    std::string token;
+    std::string filename;  // read at each (re)connect and request, so a rotated token is used
+};
+
+struct BasicAuth {  // basicauth: client_auth
+    std::string username;
+    std::string password;
+};
+
+struct OAuth2ClientAuth {  // oauth2client: the client credentials grant
+    std::string clientId;
+    std::string clientIdFile;
+    std::string clientSecret;
+    std::string clientSecretFile;
+    std::string tokenUrl;
+    std::vector<std::string> scopes;
+    std::map<std::string, std::string> endpointParams;
+    Duration timeout{0};  // 0: the connect timeout's default
+    // A token is renewed this long before it expires.
+    Duration expiryBuffer = std::chrono::minutes(5);
+    std::optional<TlsClientSettings> tls;
+};
+
+struct NopAuth {};  // nop: adds nothing
+
+struct AuthExtension {
+    std::string id;  // the component ID, e.g. "oauth2client/corp"
+    std::variant<NopAuth, BearerTokenAuth, BasicAuth, OAuth2ClientAuth> settings;
+};
+
 struct ServerSettings {
     std::string endpoint;  // ws://, wss:// (WebSocket) or http://, https:// (HTTP polling)
     Headers headers;
-    std::optional<TlsClientSettings> tls;  // set when the config has a `tls` section
-    std::string auth;                      // component ID of an entry in `extensions`
-    std::optional<ProxySettings> proxy;    // ours; HTTP(S)_PROXY/NO_PROXY when absent
+    std::optional<TlsClientSettings> tls;        // set when the config has a `tls` section
+    std::string auth;                            // component ID of an entry in `extensions`
+    std::optional<AuthExtension> authExtension;  // that entry, read
+    std::optional<ProxySettings> proxy;          // ours; HTTP(S)_PROXY/NO_PROXY when absent
     // Ours: how long a connection-settings offer has to connect before the supervisor goes
     // back to the settings it had.
     Duration connectionSettingsTimeout = std::chrono::seconds(30);

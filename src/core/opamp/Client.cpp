@@ -38,6 +38,7 @@ Client::Client(supervisor::EventLoop& loop, Settings settings, AgentState state,
     transportSettings.userAgent = settings_.userAgent;
     transportSettings.tls = settings_.tls;
     transportSettings.proxy = settings_.proxy;
+    transportSettings.auth = settings_.auth;
     transport_ = makeTransport(transportSettings, callbacks, logger_.named("transport"));
     transport_->setInstanceUid(state_.instanceUid());
 }

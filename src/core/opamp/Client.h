@@ -28,6 +28,7 @@ class Client {
         std::string userAgent;
         std::optional<config::TlsClientSettings> tls;
         std::optional<ProxyRoute> proxy;
+        std::shared_ptr<Authenticator> auth;  // server.auth; kept across connection offers
         // 0 disables heartbeats (over HTTP, polling then uses the 30 s default).
         std::chrono::seconds heartbeatInterval{30};
         Backoff::Options backoff;

@@ -88,8 +88,24 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
             request.add(name, value);
         }
     }
+    if (settings.auth) {
+        for (const auto& [name, values] : settings.auth->headers()) {
+            request.erase(name);
+            for (const std::string& value : values) {
+                request.add(name, value);
+            }
+        }
+    }
     request.set("User-Agent", settings.userAgent);
     return request;
+}
+
+bool credentialsRefused(const Transport::Settings& settings, int httpStatus) {
+    if (httpStatus != 401 || !settings.auth) {
+        return false;
+    }
+    settings.auth->rejected();
+    return true;
 }
 
 void InFlight::start() {

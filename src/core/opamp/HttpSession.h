@@ -21,8 +21,14 @@ namespace opampsup::opamp {
 // applied.
 std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings);
 
-// A request for the endpoint's path with server.headers and the User-Agent set.
+// A request for the endpoint's path with server.headers, the authenticator's headers (which
+// replace configured ones of the same name) and the User-Agent set. Throws AuthError.
 Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const std::string& method);
+
+// The server refused the credentials (HTTP 401): the authenticator drops what it cached,
+// and the next attempt, with fresh credentials, is worth making soon. Returns whether the
+// refusal is one that fresh credentials may cure.
+bool credentialsRefused(const Transport::Settings& settings, int httpStatus);
 
 // Lets a transport's close() end an I/O thread that waits on a server which accepted the
 // connection but never answers: the thread says which session it is blocked on, and

@@ -184,7 +184,8 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
                 failure.retryAfter =
                     parseRetryAfter(response.get("Retry-After"), std::chrono::system_clock::now());
             }
-            failure.permanent = status >= 400 && status < 500 && status != 408 && status != 429;
+            failure.permanent = status >= 400 && status < 500 && status != 408 && status != 429 &&
+                                !credentialsRefused(settings_, status);
             if (status == 413) {
                 failure.reason += " (the message is too large; it is not sent again)";
             }
@@ -205,6 +206,9 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
             callbacks_.message(std::move(*reply));
         }
         return std::nullopt;
+    } catch (const AuthError& e) {
+        return Disconnect{std::string("cannot authenticate to the OpAMP server: ") + e.what(),
+                          std::nullopt, false};
     } catch (const Poco::Exception& e) {
         return Disconnect{
             "cannot reach the OpAMP server at " + settings_.endpoint + ": " + e.displayText(),

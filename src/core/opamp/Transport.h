@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/config/SupervisorConfig.h"
+#include "core/opamp/Authenticator.h"
 #include "core/opamp/Proxy.h"
 #include "core/opamp/Uuid.h"
 #include "core/telemetry/Logger.h"
@@ -32,6 +33,8 @@ class Transport {
         std::optional<config::TlsClientSettings> tls;
         // A CONNECT proxy to tunnel through (see Proxy.h for how it is chosen).
         std::optional<ProxyRoute> proxy;
+        // Headers computed at each WebSocket (re)connect and HTTP request; told about 401.
+        std::shared_ptr<Authenticator> auth;
     };
 
     struct Disconnect {

@@ -163,7 +163,14 @@ void WebSocketTransport::run() {
         return;
     }
     Poco::Net::HTTPClientSession& session = *sessionPtr;
-    Poco::Net::HTTPRequest request = makeRequest(settings_, Poco::Net::HTTPRequest::HTTP_GET);
+    Poco::Net::HTTPRequest request;
+    try {
+        request = makeRequest(settings_, Poco::Net::HTTPRequest::HTTP_GET);
+    } catch (const AuthError& e) {
+        finish({std::string("cannot authenticate to the OpAMP server: ") + e.what(), std::nullopt,
+                false});
+        return;
+    }
     Poco::Net::HTTPResponse response;
     std::unique_ptr<Poco::Net::WebSocket> ws;
     try {
@@ -182,7 +189,8 @@ void WebSocketTransport::run() {
                 failure.retryAfter =
                     parseRetryAfter(response.get("Retry-After"), std::chrono::system_clock::now());
             }
-            failure.permanent = status < 500 && status != 408 && status != 429;
+            failure.permanent = status < 500 && status != 408 && status != 429 &&
+                                !credentialsRefused(settings_, status);
         }
         finish(failure);
         return;

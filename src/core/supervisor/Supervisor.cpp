@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 
+#include "core/auth/Authenticators.h"
 #include "core/config/Duration.h"
 #include "core/config/Expansion.h"
 #include "core/effective/ConfigComposer.h"
@@ -121,6 +122,10 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
       logger_(std::move(logger)),
       cache_(store),
       certificates_(config.server.certificateRequest, store, logger_.named("opamp")) {
+    if (config.server.authExtension) {
+        authenticator_ =
+            auth::makeAuthenticator(*config.server.authExtension, logger_.named("auth"));
+    }
     agent::CollectorOutput::Options output;
     if (!config.agent.passthroughLogs) {
         output.logFile = store.pathOf(kAgentLogFile);
@@ -463,6 +468,7 @@ opamp::Client::Settings Supervisor::configuredClientSettings() const {
     settings.headers = config_.server.headers;
     settings.userAgent = std::string("opampsupervisor/") + kVersion;
     settings.tls = config_.server.tls;
+    settings.auth = authenticator_;
     auto env = config::processExpansionSources().env;
     settings.proxy = opamp::chooseProxy(config_.server.endpoint, config_.server.proxy, env);
     return settings;

@@ -176,6 +176,8 @@ class Supervisor {
     std::unique_ptr<agent::CollectorOutput> output_;
     std::unique_ptr<agent::Commander> commander_;
     std::unique_ptr<opamp::Client> client_;
+    // server.auth; shared by every client, so a token outlives a connection-settings switch.
+    std::shared_ptr<opamp::Authenticator> authenticator_;
     agent::BootstrapCache cache_;
     std::optional<agent::ExecutableFingerprint> fingerprint_;
     std::optional<EventLoop::TimerId> bootstrapTimer_;
