@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/auth/Authenticators.h"
+#include "core/opamp/HttpSession.h"
 #include "support/TempDir.h"
 #include "support/TestTokenServer.h"
 
@@ -58,8 +59,23 @@ TEST(BearerTokenAuth, SendsTheTokenOrTheFilesCurrentContent) {
     EXPECT_EQ(authorization(*rotating), "Bearer first");
     std::ofstream(file, std::ios::trunc) << "second";
     EXPECT_EQ(authorization(*rotating), "Bearer second");
+    // The first line, trimmed: the rest of a file is not part of the token.
+    std::ofstream(file, std::ios::trunc) << "  third \nnot this\n";
+    EXPECT_EQ(authorization(*rotating), "Bearer third");
+    EXPECT_TRUE(rotating->rejected()) << "a file may hold a new token";
+    EXPECT_FALSE(fixed->rejected()) << "a token in the config will be refused again";
     std::filesystem::remove(file);
     EXPECT_EQ(failure(*rotating), "cannot read the bearer token file " + file.string());
+}
+
+// A header value with a line break would end the header and start another one.
+TEST(BearerTokenAuth, ALineBreakNeverReachesTheRequest) {
+    config::BearerTokenAuth settings;
+    settings.token = "t0k3n\r\nX-Injected: yes";
+    opamp::Transport::Settings transport;
+    transport.endpoint = "ws://127.0.0.1:4320/v1/opamp";
+    transport.auth = makeAuthenticator({"bearertokenauth", settings}, quietLogger());
+    EXPECT_THROW(opamp::makeRequest(transport, "GET"), opamp::AuthError);
 }
 
 TEST(BasicAuth, SendsTheCredentialsInBase64) {
@@ -91,7 +107,7 @@ class OAuth2 : public ::testing::Test {
 };
 
 TEST_F(OAuth2, KeepsTheTokenUntilShortlyBeforeItExpires) {
-    testing::TestTokenServer server({.expiresIn = 600});
+    testing::TestTokenServer server({.expiresIn = "600"});
     auto auth = make(settings(server));
     EXPECT_EQ(authorization(*auth), "Bearer tok-1");
     EXPECT_EQ(server.forms().front(),
@@ -105,7 +121,7 @@ TEST_F(OAuth2, KeepsTheTokenUntilShortlyBeforeItExpires) {
 }
 
 TEST_F(OAuth2, ATokenTheServerRefusedIsNotUsedAgain) {
-    testing::TestTokenServer server({.expiresIn = -1});  // no expiry given: until refused
+    testing::TestTokenServer server({.expiresIn = ""});  // no expiry given: until refused
     auto auth = make(settings(server));
     EXPECT_EQ(authorization(*auth), "Bearer tok-1");
     now_ += 24h;
@@ -120,6 +136,60 @@ TEST_F(OAuth2, CredentialsGoInTheFormWhenTheBasicHeaderIsRefused) {
     EXPECT_EQ(authorization(*auth), "Bearer tok-1");
     ASSERT_EQ(server.forms().size(), 2U);
     EXPECT_THAT(server.forms().back(), HasSubstr("&client_id=supervisor&client_secret=s3cret"));
+    // The way that worked is used first from then on.
+    auth->rejected();
+    EXPECT_EQ(authorization(*auth), "Bearer tok-2");
+    EXPECT_EQ(server.forms().size(), 3U);
+}
+
+// RFC 6749 2.3.1: each part is form-encoded before it goes into the Basic header, so a
+// colon or a plus in a secret survives.
+TEST_F(OAuth2, CredentialsWithReservedCharactersSurviveTheBasicHeader) {
+    const std::string id = "svc:one+two";
+    const std::string secret = "p&ss=w%rd +:/";
+    testing::TestTokenServer server({.clientId = id, .clientSecret = secret, .acceptForm = false});
+    config::OAuth2ClientAuth s = settings(server);
+    s.clientId = id;
+    s.clientSecret = secret;
+    auto auth = make(s);
+    EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+    EXPECT_EQ(server.forms().size(), 1U);
+    testing::TestTokenServer formOnly(
+        {.clientId = id, .clientSecret = secret, .acceptBasic = false});
+    s.tokenUrl = formOnly.url();
+    EXPECT_EQ(authorization(*make(s)), "Bearer tok-1");
+}
+
+// expires_in as servers send it: a number, a string of digits, null or 0 (no lifetime);
+// anything else is an error naming it. A lifetime shorter than the buffer renews at half.
+TEST_F(OAuth2, ReadsExpiresInAsServersSendIt) {
+    for (const char* noLifetime : {"null", "0"}) {
+        testing::TestTokenServer server({.expiresIn = noLifetime});
+        auto auth = make(settings(server));
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+        now_ += 24h;
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1") << noLifetime;
+    }
+    {
+        testing::TestTokenServer server({.expiresIn = "\"100\""});  // shorter than 60 s * 2
+        auto auth = make(settings(server));
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+        now_ += 49s;
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+        now_ += 1s;
+        EXPECT_EQ(authorization(*auth), "Bearer tok-2");
+    }
+    {
+        testing::TestTokenServer server({.expiresIn = "99999999999999"});  // capped, no overflow
+        auto auth = make(settings(server));
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+        now_ += 24h * 365;
+        EXPECT_EQ(authorization(*auth), "Bearer tok-1");
+    }
+    testing::TestTokenServer bad({.expiresIn = "\"3600abc\""});
+    EXPECT_EQ(failure(*make(settings(bad))),
+              "the token server " + bad.url() +
+                  " answered with expires_in \"3600abc\" is not a number of seconds");
 }
 
 TEST_F(OAuth2, SecretsComeFromFilesReadAtEachFetch) {

@@ -106,7 +106,14 @@ TestTokenServer::Answer TestTokenServer::answer(const std::string& authorization
         Poco::Base64Decoder decoder(encoded);
         std::string pair;
         Poco::StreamCopier::copyToString(decoder, pair);
-        known = pair == options_.clientId + ":" + options_.clientSecret;
+        auto colon = pair.find(':');
+        std::string id;
+        std::string secret;
+        Poco::URI::decode(pair.substr(0, colon), id, true);
+        if (colon != std::string::npos) {
+            Poco::URI::decode(pair.substr(colon + 1), secret, true);
+        }
+        known = id == options_.clientId && secret == options_.clientSecret;
     }
     if (options_.acceptForm && fields.count("client_id") > 0) {
         known = fields["client_id"] == options_.clientId &&
@@ -118,8 +125,8 @@ TestTokenServer::Answer TestTokenServer::answer(const std::string& authorization
     ++grants_;
     std::string body =
         R"({"access_token":"tok-)" + std::to_string(grants_) + R"(","token_type":"bearer")";
-    if (options_.expiresIn >= 0) {
-        body += ",\"expires_in\":" + std::to_string(options_.expiresIn);
+    if (!options_.expiresIn.empty()) {
+        body += ",\"expires_in\":" + options_.expiresIn;
     }
     return {200, body + "}"};
 }

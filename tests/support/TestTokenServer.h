@@ -2,7 +2,8 @@
 
 // An OAuth2 token endpoint on loopback for tests (the client credentials grant, RFC 6749
 // 4.4): it issues "tok-1", "tok-2", ... to the client it knows, with the credentials in a
-// Basic header or in the form, and counts what it was asked.
+// Basic header (each part form-encoded, RFC 6749 2.3.1) or in the form, and counts what it
+// was asked.
 
 #include <cstdint>
 #include <memory>
@@ -21,9 +22,9 @@ class TestTokenServer {
     struct Options {
         std::string clientId = "supervisor";
         std::string clientSecret = "s3cret";
-        bool acceptBasic = true;     // credentials in the Authorization header
-        bool acceptForm = true;      // credentials as client_id / client_secret in the form
-        long long expiresIn = 3600;  // seconds; negative: the answer has no expires_in
+        bool acceptBasic = true;         // credentials in the Authorization header
+        bool acceptForm = true;          // credentials as client_id / client_secret in the form
+        std::string expiresIn = "3600";  // the JSON value as sent; empty: not sent
     };
 
     explicit TestTokenServer(Options options);

@@ -901,9 +901,14 @@ TEST_F(ConfigLoaderTest, AnAuthExtensionTheSupervisorCannotUseIsRefused) {
                "\nagent:\n  executable: EXE\nextensions:\n  " + id + ":\n" + settings;
     };
     EXPECT_EQ(onlyProblem(withAuth("bearertokenauth", "    scheme: Bearer\n")),
-              "8:5: extensions.bearertokenauth: needs token or filename");
-    EXPECT_THAT(onlyProblem(withAuth("bearertokenauth", "    tokens: [a, b]\n")),
-                HasSubstr("extensions.bearertokenauth.tokens: is for servers that check tokens"));
+              "8:5: extensions.bearertokenauth: needs token, tokens or filename");
+    options_.featureGates = {};  // the gate's flag is optional
+    SupervisorConfig first = load(withAuth("bearertokenauth", "    tokens: [a, b]\n")).config;
+    EXPECT_EQ(std::get<BearerTokenAuth>(first.server.authExtension->settings).token, "a");
+    EXPECT_EQ(onlyProblem(withAuth("oauth2client",
+                                   "    client_id: a\n    client_secret: b\n    token_url: "
+                                   "https://a/t\n    expiry_buffer: -1s\n")),
+              "11:20: extensions.oauth2client.expiry_buffer: must not be negative");
     EXPECT_THAT(onlyProblem(withAuth("bearertokenauth", "    filename: DIR/missing\n")),
                 HasSubstr("extensions.bearertokenauth.filename: "));
     EXPECT_THAT(onlyProblem(withAuth("basicauth", "    htpasswd: {file: /etc/x}\n")),

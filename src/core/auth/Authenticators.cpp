@@ -1,6 +1,7 @@
 #include "core/auth/Authenticators.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -8,7 +9,6 @@
 #include <string>
 #include <utility>
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -25,33 +25,39 @@ namespace {
 
 using opamp::AuthError;
 
-// A secret kept in a file: its content without the trailing newline editors add. Read at
-// each use, so a rotated file takes effect without a restart.
+// A secret kept in a file: its first line, without surrounding blanks (as the collector
+// reads it). Read at each use, so a rotated file takes effect without a restart.
 std::string readSecretFile(const std::string& path, const std::string& what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::string line;
+    if (!in || !std::getline(in, line)) {
         throw AuthError("cannot read the " + what + " file " + path);
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::string value = text.str();
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ' ||
-                              value.back() == '\t')) {
-        value.pop_back();
-    }
-    if (value.empty()) {
+    const char* blanks = " \t\r";
+    auto begin = line.find_first_not_of(blanks);
+    if (begin == std::string::npos) {
         throw AuthError("the " + what + " file " + path + " is empty");
     }
-    return value;
+    return line.substr(begin, line.find_last_not_of(blanks) - begin + 1);
 }
 
-std::string base64(const std::string& bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder << bytes;
-    encoder.close();
-    return out.str();
+// expires_in (RFC 6749 5.1): seconds, as a number or a string of digits. Absent, null or 0
+// means the server gave no lifetime; like Go's oauth2 package, values are capped at 2^31-1.
+std::optional<long long> lifetimeSeconds(const Poco::JSON::Object& object) {
+    if (!object.has("expires_in") || object.isNull("expires_in")) {
+        return std::nullopt;
+    }
+    const Poco::Dynamic::Var& value = object.get("expires_in");
+    std::string text = value.isString() ? value.extract<std::string>() : value.toString();
+    long long seconds = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (error != std::errc() || end != text.data() + text.size() || seconds < 0) {
+        throw AuthError("expires_in \"" + text + "\" is not a number of seconds");
+    }
+    if (seconds == 0) {
+        return std::nullopt;
+    }
+    return std::min<long long>(seconds, 2147483647LL);
 }
 
 std::string formEncode(const std::string& value) {
@@ -70,6 +76,8 @@ class BearerTokenAuthenticator : public opamp::Authenticator {
     explicit BearerTokenAuthenticator(config::BearerTokenAuth settings)
         : settings_(std::move(settings)) {}
 
+    // The file may hold a new token by now.
+    bool rejected() override { return !settings_.filename.empty(); }
     config::Headers headers() override {
         std::string token = settings_.filename.empty()
                                 ? settings_.token
@@ -85,7 +93,7 @@ class BearerTokenAuthenticator : public opamp::Authenticator {
 class BasicAuthenticator : public opamp::Authenticator {
   public:
     explicit BasicAuthenticator(const config::BasicAuth& settings)
-        : value_("Basic " + base64(settings.username + ":" + settings.password)) {}
+        : value_(opamp::basicCredential(settings.username + ":" + settings.password)) {}
 
     config::Headers headers() override { return {{"Authorization", {value_}}}; }
 
@@ -110,10 +118,10 @@ class OAuth2Authenticator : public opamp::Authenticator {
         }
         return {{"Authorization", {token_->type + " " + token_->value}}};
     }
-
-    void rejected() override {
+    bool rejected() override {
         std::lock_guard<std::mutex> lock(mutex_);
         token_.reset();
+        return true;
     }
 
   private:
@@ -132,15 +140,19 @@ class OAuth2Authenticator : public opamp::Authenticator {
                 ? settings_.clientSecret
                 : readSecretFile(settings_.clientSecretFile, "client secret");
         // Credentials go in a Basic header, as RFC 6749 2.3.1 prefers; a server that refuses
-        // that is asked again with them in the form, as Go's oauth2 package does.
+        // that is asked again with them in the form, as Go's oauth2 package does.        // The way
+        // that worked last time is tried first.
         std::optional<std::string> refusal;
-        for (bool inForm : {false, true}) {
+        for (bool inForm : {credentialsInForm_, !credentialsInForm_}) {
             auto [status, body] = post(clientId, secret, inForm);
             if (status == 200) {
+                credentialsInForm_ = inForm;
                 return parse(body);
             }
-            refusal = "the token server " + settings_.tokenUrl + " answered HTTP " +
-                      std::to_string(status) + describeError(body);
+            if (!refusal) {
+                refusal = "the token server " + settings_.tokenUrl + " answered HTTP " +
+                          std::to_string(status) + describeError(body);
+            }
             if (status != 400 && status != 401) {
                 break;
             }
@@ -153,11 +165,13 @@ class OAuth2Authenticator : public opamp::Authenticator {
         opamp::Transport::Settings target;
         target.endpoint = settings_.tokenUrl;
         target.tls = settings_.tls;
-        target.userAgent = "opampsupervisor";
-        if (settings_.timeout.count() > 0) {
-            target.connectTimeout =
-                std::chrono::duration_cast<std::chrono::milliseconds>(settings_.timeout);
-        }
+        target.userAgent = "opampsupervisor";  // Bounded: a transport waits for the token before it
+                                               // connects, and closing the
+        // transport waits for that.
+        target.connectTimeout =
+            settings_.timeout.count() > 0
+                ? std::chrono::duration_cast<std::chrono::milliseconds>(settings_.timeout)
+                : kDefaultTimeout;
         std::string form = "grant_type=client_credentials";
         if (!settings_.scopes.empty()) {
             std::string scopes;
@@ -180,8 +194,8 @@ class OAuth2Authenticator : public opamp::Authenticator {
             request.setContentType("application/x-www-form-urlencoded");
             request.set("Accept", "application/json");
             if (!credentialsInForm) {
-                request.set("Authorization",
-                            "Basic " + base64(formEncode(clientId) + ":" + formEncode(secret)));
+                request.set("Authorization", opamp::basicCredential(formEncode(clientId) + ":" +
+                                                                    formEncode(secret)));
             }
             request.setContentLength(static_cast<std::streamsize>(form.size()));
             session->sendRequest(request) << form;
@@ -246,37 +260,43 @@ class OAuth2Authenticator : public opamp::Authenticator {
                             " answered without an access_token");
         }
         // Servers spell the type in any case; the header wants the usual spelling.
-        if (Poco::icompare(token.type, "bearer") == 0) {
+        if (token.type.empty() || Poco::icompare(token.type, "bearer") == 0) {
             token.type = "Bearer";
         }
+        if (token.value.find_first_of("\r\n ") != std::string::npos ||
+            token.type.find_first_of("\r\n ") != std::string::npos) {
+            throw AuthError("the token server " + settings_.tokenUrl +
+                            " answered with a token that cannot go in a header");
+        }
         std::optional<long long> expiresIn;
-        if (object->has("expires_in")) {
-            try {
-                expiresIn = std::stoll(object->get("expires_in").toString());
-            } catch (const std::exception&) {
-                throw AuthError("the token server " + settings_.tokenUrl +
-                                " answered with an expires_in that is not a number");
-            }
+        try {
+            expiresIn = lifetimeSeconds(*object);
+        } catch (const AuthError& e) {
+            throw AuthError("the token server " + settings_.tokenUrl + " answered with " +
+                            e.what());
         }
         if (expiresIn) {
             auto lifetime = std::chrono::seconds(*expiresIn);
-            auto buffer = std::chrono::duration_cast<std::chrono::seconds>(settings_.expiryBuffer);
-            // A token shorter-lived than the buffer is still used once.
-            token.renewAt = now_() + std::max(std::chrono::seconds(0), lifetime - buffer);
+            // Renewed expiry_buffer early, but not before half its life: a short-lived token
+            // would otherwise be fetched again for every request.
+            auto buffer =
+                std::min(std::chrono::duration_cast<std::chrono::seconds>(settings_.expiryBuffer),
+                         lifetime / 2);
+            token.renewAt = now_() + (lifetime - buffer);
         }
         logger_.info("Got an OAuth2 token for the OpAMP server",
                      {{"from", settings_.tokenUrl},
                       {"expires_in_s", expiresIn ? std::to_string(*expiresIn) : "unknown"}});
         return token;
     }
-
     static constexpr std::size_t kMaxAnswerBytes = 1U << 20;
-
+    static constexpr std::chrono::milliseconds kDefaultTimeout{10000};
     config::OAuth2ClientAuth settings_;
     telemetry::Logger logger_;
     std::function<Clock::time_point()> now_;
     std::mutex mutex_;
     std::optional<Token> token_;
+    bool credentialsInForm_ = false;  // the token server refused them in a Basic header
 };
 
 }  // namespace

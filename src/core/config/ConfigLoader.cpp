@@ -690,13 +690,14 @@ AuthExtension readAuthExtension(MapReader& ext, const std::string& id, const std
             at && !bearer.filename.empty()) {
             checkReadableFile(ext, ext.childPath("filename"), *at, bearer.filename);
         }
-        if (ext.has("tokens")) {
-            ext.node("tokens");
-            ctx.problem(ext.mark(), ext.childPath("tokens"),
-                        "is for servers that check tokens; the supervisor sends one: set token "
-                        "or filename");
-        } else if (bearer.token.empty() && bearer.filename.empty()) {
-            ctx.problem(ext.mark(), ext.path(), "needs token or filename");
+        // Like the collector's client side, the first of `tokens` when `token` is unset.
+        std::vector<std::string> tokens;
+        ext.stringList("tokens", tokens);
+        if (bearer.token.empty() && !tokens.empty()) {
+            bearer.token = tokens.front();
+        }
+        if (bearer.token.empty() && bearer.filename.empty()) {
+            ctx.problem(ext.mark(), ext.path(), "needs token, tokens or filename");
         }
         if (bearer.header.empty()) {
             ctx.problem(ext.mark(), ext.childPath("header"), "must not be empty");
@@ -756,8 +757,13 @@ AuthExtension readAuthExtension(MapReader& ext, const std::string& id, const std
         }
         ext.stringList("scopes", oauth.scopes);
         ext.stringMap("endpoint_params", oauth.endpointParams);
-        ext.duration("timeout", oauth.timeout);
-        ext.duration("expiry_buffer", oauth.expiryBuffer);
+        for (auto [key, target] : {std::pair<const char*, Duration*>{"timeout", &oauth.timeout},
+                                   {"expiry_buffer", &oauth.expiryBuffer}}) {
+            if (std::optional<YAML::Mark> at = ext.duration(key, *target);
+                at && target->count() < 0) {
+                ctx.problem(*at, ext.childPath(key), "must not be negative");
+            }
+        }
         if (std::optional<MapReader> tls = ext.section("tls")) {
             oauth.tls = readClientTls(*tls);
         }

@@ -23,8 +23,10 @@ class Authenticator {
     // The headers to send now. Called on a transport's I/O thread, and may block there
     // (fetching a token). Throws AuthError.
     virtual config::Headers headers() = 0;
-    // The server answered 401: cached credentials are not to be used again.
-    virtual void rejected() {}
+    // The server answered 401: cached credentials are not to be used again. Returns whether
+    // new ones may follow (a fetched token, a token file), so trying again soon is worth it;
+    // fixed credentials will be refused again.
+    virtual bool rejected() { return false; }
 };
 
 }  // namespace opampsup::opamp

@@ -1,7 +1,9 @@
 #include "core/opamp/HttpSession.h"
 
+#include <sstream>
 #include <stdexcept>
 
+#include <Poco/Base64Encoder.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SecureStreamSocket.h>
@@ -92,6 +94,11 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
         for (const auto& [name, values] : settings.auth->headers()) {
             request.erase(name);
             for (const std::string& value : values) {
+                // A line break would end the header early and start another: a token file
+                // with two lines, or a token server that sends one.
+                if (value.find_first_of("\r\n") != std::string::npos) {
+                    throw AuthError("the " + name + " header would hold a line break");
+                }
                 request.add(name, value);
             }
         }
@@ -101,11 +108,16 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
 }
 
 bool credentialsRefused(const Transport::Settings& settings, int httpStatus) {
-    if (httpStatus != 401 || !settings.auth) {
-        return false;
-    }
-    settings.auth->rejected();
-    return true;
+    return httpStatus == 401 && settings.auth && settings.auth->rejected();
+}
+
+std::string basicCredential(const std::string& userColonPassword) {
+    std::ostringstream out;
+    Poco::Base64Encoder encoder(out);
+    encoder.rdbuf()->setLineLength(0);
+    encoder << userColonPassword;
+    encoder.close();
+    return "Basic " + out.str();
 }
 
 void InFlight::start() {

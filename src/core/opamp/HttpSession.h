@@ -30,6 +30,9 @@ Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const st
 // refusal is one that fresh credentials may cure.
 bool credentialsRefused(const Transport::Settings& settings, int httpStatus);
 
+// An HTTP Basic credential: "Basic " and base64 of "user:password".
+std::string basicCredential(const std::string& userColonPassword);
+
 // Lets a transport's close() end an I/O thread that waits on a server which accepted the
 // connection but never answers: the thread says which session it is blocked on, and
 // close() gives it a grace period to finish, then shuts that session's socket down so the

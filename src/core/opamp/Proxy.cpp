@@ -4,9 +4,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
+
+#include "core/opamp/HttpSession.h"
 
 namespace opampsup::opamp {
 namespace {
@@ -35,14 +36,9 @@ std::optional<std::string> firstSet(const EnvLookup& env, const std::string& upp
 }
 
 std::string basicAuth(const std::string& userInfo) {
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
     std::string decoded;
     Poco::URI::decode(userInfo, decoded);
-    encoder << decoded;
-    encoder.close();
-    return "Basic " + out.str();
+    return basicCredential(decoded);
 }
 
 }  // namespace
