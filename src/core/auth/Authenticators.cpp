@@ -76,8 +76,6 @@ class BearerTokenAuthenticator : public opamp::Authenticator {
     explicit BearerTokenAuthenticator(config::BearerTokenAuth settings)
         : settings_(std::move(settings)) {}
 
-    // The file may hold a new token by now.
-    bool rejected() override { return !settings_.filename.empty(); }
     config::Headers headers() override {
         std::string token = settings_.filename.empty()
                                 ? settings_.token
@@ -85,6 +83,9 @@ class BearerTokenAuthenticator : public opamp::Authenticator {
         std::string value = settings_.scheme.empty() ? token : settings_.scheme + " " + token;
         return {{settings_.header, {value}}};
     }
+
+    // The file may hold a new token by now.
+    bool rejected() override { return !settings_.filename.empty(); }
 
   private:
     config::BearerTokenAuth settings_;
@@ -118,6 +119,7 @@ class OAuth2Authenticator : public opamp::Authenticator {
         }
         return {{"Authorization", {token_->type + " " + token_->value}}};
     }
+
     bool rejected() override {
         std::lock_guard<std::mutex> lock(mutex_);
         token_.reset();
@@ -140,7 +142,7 @@ class OAuth2Authenticator : public opamp::Authenticator {
                 ? settings_.clientSecret
                 : readSecretFile(settings_.clientSecretFile, "client secret");
         // Credentials go in a Basic header, as RFC 6749 2.3.1 prefers; a server that refuses
-        // that is asked again with them in the form, as Go's oauth2 package does.        // The way
+        // that is asked again with them in the form, as Go's oauth2 package does. The way
         // that worked last time is tried first.
         std::optional<std::string> refusal;
         for (bool inForm : {credentialsInForm_, !credentialsInForm_}) {
@@ -165,8 +167,8 @@ class OAuth2Authenticator : public opamp::Authenticator {
         opamp::Transport::Settings target;
         target.endpoint = settings_.tokenUrl;
         target.tls = settings_.tls;
-        target.userAgent = "opampsupervisor";  // Bounded: a transport waits for the token before it
-                                               // connects, and closing the
+        target.userAgent = "opampsupervisor";
+        // Bounded: a transport waits for the token before it connects, and closing the
         // transport waits for that.
         target.connectTimeout =
             settings_.timeout.count() > 0
