@@ -2,12 +2,16 @@
 // mTLS and CSR signing. Agents here are raw transports, so each test controls exactly what
 // is sent.
 
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <thread>
 #include <utility>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NameValueCollection.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/StreamCopier.h>
 #include <gmock/gmock.h>
@@ -208,6 +212,31 @@ TEST_P(DevServerTest, InjectedErrorResponseReplacesTheAnswer) {
     EXPECT_FALSE(answer->has_error_response());
 }
 
+TEST_P(DevServerTest, OffersPackagesWhoseFilesItServes) {
+    RawAgent agent(server_.endpoint(GetParam()));
+    ASSERT_TRUE(agent.waitConnected());
+    ASSERT_TRUE(agent.exchange(message(1, true)));
+    auto file = server_.putFile("otelcol.tar.gz", "payload");
+    pb::PackagesAvailable offer;
+    offer.set_all_packages_hash("all");
+    auto& package = (*offer.mutable_packages())["otelcol"];
+    package.set_version("1.2.3");
+    package.mutable_file()->set_download_url(file.url);
+    server_.offerPackages(kUid.toString(), offer);
+
+    std::optional<pb::ServerToAgent> got;
+    if (GetParam() == "http") {
+        got = agent.exchange(message(2, false));
+    } else {
+        got = agent.received().pop();
+    }
+    ASSERT_TRUE(got);
+    ASSERT_TRUE(got->has_packages_available());
+    EXPECT_EQ(got->packages_available().all_packages_hash(), "all");
+    EXPECT_EQ(got->packages_available().packages().at("otelcol").file().download_url(), file.url);
+    EXPECT_THAT(file.url, HasSubstr("/files/otelcol.tar.gz"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, DevServerTest, ::testing::Values("ws", "http"),
                          [](const auto& p) { return p.param; });
 
@@ -246,6 +275,277 @@ TEST(DevServerAdminApi, ServesUploadedFilesWithTheirDigest) {
     Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
     EXPECT_EQ(response.getStatus(), Poco::Net::HTTPResponse::HTTP_OK);
     EXPECT_EQ(body, "abc");
+}
+
+// Files: what a downloader sees.
+
+// One GET of a served file on its own connection, read until the server ends the body.
+struct Fetched {
+    int status = 0;
+    Poco::Net::NameValueCollection headers;
+    std::string body;
+
+    std::string header(const std::string& name) const { return headers.get(name, ""); }
+};
+
+Fetched fetch(testing::DevServerFixture& server, const std::string& path,
+              const std::map<std::string, std::string>& headers = {}) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.server().port());
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [name, value] : headers) {
+        request.set(name, value);
+    }
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    Fetched fetched;
+    fetched.status = static_cast<int>(response.getStatus());
+    fetched.headers = response;
+    try {
+        Poco::StreamCopier::copyToString(in, fetched.body);
+    } catch (const Poco::Exception&) {
+        // A cut connection: keep what arrived.
+    }
+    return fetched;
+}
+
+Fetched fetchRange(testing::DevServerFixture& server, const std::string& path,
+                   const std::string& range) {
+    return fetch(server, path, {{"Range", range}});
+}
+
+// Bytes that differ from position to position, so a wrong offset shows.
+std::string patterned(std::size_t size) {
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        bytes[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
+    }
+    return bytes;
+}
+
+TEST(DevServerFiles, ServesTheWholeFileWithItsETagAndRangeSupport) {
+    testing::DevServerFixture server;
+    auto file = server.putFile("otelcol.tar.gz", "0123456789");
+    auto got = fetch(server, "/files/otelcol.tar.gz");
+    EXPECT_EQ(got.status, 200);
+    EXPECT_EQ(got.body, "0123456789");
+    EXPECT_EQ(got.header("Content-Length"), "10");
+    EXPECT_EQ(got.header("ETag"), "\"" + file.sha256 + "\"");
+    EXPECT_EQ(got.header("Accept-Ranges"), "bytes");
+    // A download URL may carry a query; the path names the file.
+    EXPECT_EQ(fetch(server, "/files/otelcol.tar.gz?attempt=2").body, "0123456789");
+    EXPECT_EQ(fetch(server, "/files/missing.tar.gz").status, 404);
+}
+
+TEST(DevServerFiles, AnswersASingleRangeWithPartialContent) {
+    testing::DevServerFixture server;
+    auto file = server.putFile("f", "0123456789");
+
+    auto tail = fetchRange(server, "/files/f", "bytes=4-");
+    EXPECT_EQ(tail.status, 206);
+    EXPECT_EQ(tail.header("Content-Range"), "bytes 4-9/10");
+    EXPECT_EQ(tail.header("Content-Length"), "6");
+    EXPECT_EQ(tail.header("ETag"), "\"" + file.sha256 + "\"");
+    EXPECT_EQ(tail.header("Accept-Ranges"), "bytes");
+    EXPECT_EQ(tail.body, "456789");
+
+    auto middle = fetchRange(server, "/files/f", "bytes=2-5");
+    EXPECT_EQ(middle.status, 206);
+    EXPECT_EQ(middle.header("Content-Range"), "bytes 2-5/10");
+    EXPECT_EQ(middle.header("Content-Length"), "4");
+    EXPECT_EQ(middle.body, "2345");
+
+    // An end past the file stops at its last byte; a suffix range is the last bytes.
+    auto clamped = fetchRange(server, "/files/f", "bytes=8-100");
+    EXPECT_EQ(clamped.header("Content-Range"), "bytes 8-9/10");
+    EXPECT_EQ(clamped.body, "89");
+    auto suffix = fetchRange(server, "/files/f", "bytes=-3");
+    EXPECT_EQ(suffix.header("Content-Range"), "bytes 7-9/10");
+    EXPECT_EQ(suffix.body, "789");
+}
+
+TEST(DevServerFiles, RefusesARangeStartingAtOrPastTheEnd) {
+    testing::DevServerFixture server;
+    server.putFile("f", "0123456789");
+    for (const char* range : {"bytes=10-", "bytes=25-30"}) {
+        auto got = fetchRange(server, "/files/f", range);
+        EXPECT_EQ(got.status, 416) << range;
+        EXPECT_EQ(got.header("Content-Range"), "bytes */10") << range;
+    }
+}
+
+TEST(DevServerFiles, SendsTheWholeFileForRangesItDoesNotHonour) {
+    testing::DevServerFixture server;
+    server.putFile("f", "0123456789");
+    for (const char* range : {"bytes=5-2", "bytes=x-", "bytes=0-1,4-5", "items=0-1", "bytes=3"}) {
+        auto got = fetchRange(server, "/files/f", range);
+        EXPECT_EQ(got.status, 200) << range;
+        EXPECT_EQ(got.header("Content-Range"), "") << range;
+        EXPECT_EQ(got.body, "0123456789") << range;
+    }
+}
+
+TEST(DevServerFiles, HonoursIfRangeOnlyWhileTheFileIsUnchanged) {
+    testing::DevServerFixture server;
+    auto file = server.putFile("f", "0123456789");
+    std::string etag = "\"" + file.sha256 + "\"";
+    auto resumed = fetch(server, "/files/f", {{"Range", "bytes=6-"}, {"If-Range", etag}});
+    EXPECT_EQ(resumed.status, 206);
+    EXPECT_EQ(resumed.body, "6789");
+
+    server.putFile("f", "abcdefghij");
+    auto restarted = fetch(server, "/files/f", {{"Range", "bytes=6-"}, {"If-Range", etag}});
+    EXPECT_EQ(restarted.status, 200);
+    EXPECT_EQ(restarted.body, "abcdefghij");
+}
+
+TEST(DevServerFiles, CutDownloadsEndShortOfTheirContentLengthForTheArmedCount) {
+    testing::DevServerFixture server;
+    std::string content = patterned(4096);
+    server.putFile("f", content);
+    server.cutDownloads(1000, 2);
+
+    auto whole = fetch(server, "/files/f");
+    EXPECT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.header("Content-Length"), "4096");
+    EXPECT_EQ(whole.body, content.substr(0, 1000));
+    // The Content-Length is that of the range asked for.
+    auto part = fetchRange(server, "/files/f", "bytes=1000-");
+    EXPECT_EQ(part.status, 206);
+    EXPECT_EQ(part.header("Content-Length"), "3096");
+    EXPECT_EQ(part.body, content.substr(1000, 1000));
+    // Count 2: the third download is whole again.
+    EXPECT_EQ(fetch(server, "/files/f").body, content);
+}
+
+TEST(DevServerFiles, FailedDownloadsGetTheStatusForTheArmedCount) {
+    testing::DevServerFixture server;
+    server.putFile("f", "0123456789");
+    server.failDownloads(503, 2);
+    for (int i = 0; i < 2; ++i) {
+        auto got = fetch(server, "/files/f");
+        EXPECT_EQ(got.status, 503);
+        EXPECT_THAT(got.body, HasSubstr("injected"));
+    }
+    auto after = fetch(server, "/files/f");
+    EXPECT_EQ(after.status, 200);
+    EXPECT_EQ(after.body, "0123456789");
+}
+
+// The most a body paced at `bytesPerSecond` in 4 KiB chunks can have sent `elapsed` after
+// it started: a chunk at once, then one more each time a pause has passed.
+std::size_t pacedBytesBy(std::chrono::steady_clock::duration elapsed, std::size_t bytesPerSecond) {
+    auto pause = std::chrono::microseconds(4096ULL * 1000000 / bytesPerSecond);
+    return 4096 * static_cast<std::size_t>(elapsed / pause + 1);
+}
+
+TEST(DevServerFiles, ThrottledDownloadsArePacedUntilTheThrottleIsLifted) {
+    testing::DevServerFixture server;
+    std::string content = patterned(64 * 1024);
+    server.putFile("f", content);
+    server.throttleDownloads(32 * 1024);  // two seconds for the whole file
+
+    auto start = std::chrono::steady_clock::now();
+    Poco::Net::HTTPClientSession session("127.0.0.1", server.server().port());
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest request("GET", "/files/f", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    EXPECT_EQ(response.getContentLength64(), static_cast<Poco::Int64>(content.size()));
+    std::atomic<std::size_t> received{0};
+    std::string body;
+    std::thread reader([&] {
+        char buffer[1024];
+        while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+            body.append(buffer, static_cast<std::size_t>(in.gcount()));
+            received += static_cast<std::size_t>(in.gcount());
+        }
+    });
+    std::this_thread::sleep_for(500ms);
+    std::size_t early = received;
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_GT(early, 0U);
+    EXPECT_LE(early, pacedBytesBy(elapsed, 32 * 1024));
+    EXPECT_LT(early, content.size());
+
+    server.throttleDownloads(0);  // the rest at full speed
+    reader.join();
+    EXPECT_EQ(body, content);
+}
+
+TEST(DevServerFiles, AClientThatGoesAwayEndsAThrottledDownload) {
+    testing::DevServerFixture server;
+    server.putFile("f", patterned(64 * 1024));
+    server.throttleDownloads(8 * 1024);  // eight seconds for the whole file
+    {
+        Poco::Net::HTTPClientSession session("127.0.0.1", server.server().port());
+        Poco::Net::HTTPRequest request("GET", "/files/f", Poco::Net::HTTPMessage::HTTP_1_1);
+        session.sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        std::istream& in = session.receiveResponse(response);
+        char buffer[100];
+        ASSERT_TRUE(in.read(buffer, sizeof buffer));
+        EXPECT_EQ(server.server().downloadsInProgress(), 1);
+    }  // the client goes away mid-download
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (server.server().downloadsInProgress() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(server.server().downloadsInProgress(), 0);
+}
+
+TEST(DevServerFiles, RecordsEachRequestsRangeAndTheLatestHeaders) {
+    testing::DevServerFixture server;
+    server.putFile("f", patterned(1000));
+    EXPECT_EQ(server.fileRequestCount("f"), 0);
+    fetch(server, "/files/f");
+    fetchRange(server, "/files/f", "bytes=100-");
+    fetch(server, "/files/f", {{"Range", "bytes=0-9"}, {"X-Download-Attempt", "3"}});
+
+    EXPECT_EQ(server.fileRequestCount("f"), 3);
+    EXPECT_EQ(server.fileRequestRanges("f"),
+              (std::vector<std::string>{"", "bytes=100-", "bytes=0-9"}));
+    auto headers = server.lastFileRequestHeaders("f");
+    EXPECT_EQ(headers["X-Download-Attempt"], "3");
+    EXPECT_EQ(headers["Range"], "bytes=0-9");
+    EXPECT_EQ(headers.count("Host"), 1U);
+
+    // Requests for a file the server does not have are recorded too.
+    EXPECT_EQ(fetch(server, "/files/absent").status, 404);
+    EXPECT_EQ(server.fileRequestCount("absent"), 1);
+}
+
+TEST(DevServerAdminApi, DescribesValidatesAndClearsDownloadFaults) {
+    testing::DevServerFixture server;
+    server.cutDownloads(10, 2);
+    server.failDownloads(500, 3);
+    server.throttleDownloads(4096);
+    auto faults = server.request("GET", "/api/faults").json;
+    ASSERT_TRUE(faults);
+    EXPECT_EQ(faults->getValue<int>("download_cuts_left"), 2);
+    EXPECT_EQ(faults->getValue<int>("cut_after_bytes"), 10);
+    EXPECT_EQ(faults->getValue<int>("download_failures_left"), 3);
+    EXPECT_EQ(faults->getValue<int>("download_failure_status"), 500);
+    EXPECT_EQ(faults->getValue<int>("throttle_bytes_per_second"), 4096);
+
+    server.clearFaults();
+    faults = server.request("GET", "/api/faults").json;
+    ASSERT_TRUE(faults);
+    EXPECT_EQ(faults->getValue<int>("download_cuts_left"), 0);
+    EXPECT_EQ(faults->getValue<int>("download_failures_left"), 0);
+    EXPECT_EQ(faults->getValue<int>("throttle_bytes_per_second"), 0);
+
+    for (const char* bad :
+         {R"({"cut_downloads":{"count":1}})", R"({"cut_downloads":{"after_bytes":-1}})",
+          R"({"cut_downloads":5})", R"({"fail_downloads":{"status":200}})",
+          R"({"throttle_downloads":{}})"}) {
+        auto reply = server.request("POST", "/api/faults", bad);
+        EXPECT_EQ(reply.status, 400) << bad;
+        EXPECT_THAT(reply.body, HasSubstr("_downloads")) << bad;
+    }
 }
 
 TEST(DevServerTls, RequiresAClientCertificateWhenGivenAClientCa) {

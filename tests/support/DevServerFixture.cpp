@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -21,6 +22,13 @@ devserver::DevServer::Options freePorts() {
     options.port = 0;
     options.adminPort = 0;
     return options;
+}
+
+// A file name as one segment of a URL path.
+std::string pathSegment(const std::string& name) {
+    std::string encoded;
+    Poco::URI::encode(name, "/?#[]@!$&'()*+,;=", encoded);
+    return encoded;
 }
 
 template <typename Message>
@@ -230,6 +238,69 @@ void DevServerFixture::requireAuthorization(const std::vector<std::string>& acce
 
 void DevServerFixture::clearFaults() {
     expectOk(request("DELETE", "/api/faults"), "clear faults");
+}
+
+void DevServerFixture::offerPackages(const std::string& uid,
+                                     const pb::PackagesAvailable& packages) {
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(packages, &json).ok());
+    expectOk(request("POST", "/api/agents/" + uid + "/packages", json), "packages");
+}
+
+DevServerFixture::ServedFile DevServerFixture::putFile(const std::string& name,
+                                                       const std::string& content) {
+    Reply reply = request("PUT", "/api/files/" + pathSegment(name), content);
+    expectOk(reply, "put file");
+    if (!reply.json) {
+        return {};
+    }
+    return {reply.json->optValue<std::string>("url", ""),
+            reply.json->optValue<std::string>("sha256", "")};
+}
+
+Poco::JSON::Object::Ptr DevServerFixture::fileRequests(const std::string& name) {
+    Reply reply = request("GET", "/api/files/" + pathSegment(name) + "/requests");
+    expectOk(reply, "file requests");
+    return reply.json ? reply.json : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+}
+
+int DevServerFixture::fileRequestCount(const std::string& name) {
+    return fileRequests(name)->optValue<int>("count", 0);
+}
+
+std::vector<std::string> DevServerFixture::fileRequestRanges(const std::string& name) {
+    std::vector<std::string> ranges;
+    auto list = fileRequests(name)->getArray("ranges");
+    for (std::size_t i = 0; list && i < list->size(); ++i) {
+        ranges.push_back(list->getElement<std::string>(static_cast<unsigned>(i)));
+    }
+    return ranges;
+}
+
+std::map<std::string, std::string> DevServerFixture::lastFileRequestHeaders(
+    const std::string& name) {
+    std::map<std::string, std::string> headers;
+    auto object = fileRequests(name)->getObject("last_headers");
+    if (object) {
+        for (const auto& [header, value] : *object) {
+            headers[header] = value.convert<std::string>();
+        }
+    }
+    return headers;
+}
+
+void DevServerFixture::cutDownloads(std::uint64_t afterBytes, int count) {
+    fault(R"({"cut_downloads":{"after_bytes":)" + std::to_string(afterBytes) + R"(,"count":)" +
+          std::to_string(count) + "}}");
+}
+
+void DevServerFixture::failDownloads(int status, int count) {
+    fault(R"({"fail_downloads":{"status":)" + std::to_string(status) + R"(,"count":)" +
+          std::to_string(count) + "}}");
+}
+
+void DevServerFixture::throttleDownloads(std::uint64_t bytesPerSecond) {
+    fault(R"({"throttle_downloads":{"bytes_per_second":)" + std::to_string(bytesPerSecond) + "}}");
 }
 
 }  // namespace opampsup::testing

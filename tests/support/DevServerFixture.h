@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,10 +79,35 @@ class DevServerFixture {
     void offerConnectionSettings(const std::string& uid, const std::string& json);
     // Offers this heartbeat interval to agents on their first message, across restarts.
     void offerHeartbeatInterval(std::uint64_t seconds);
+    // Sends a PackagesAvailable (POST /api/agents/{uid}/packages).
+    void offerPackages(const std::string& uid, const ::opamp::proto::PackagesAvailable& packages);
     void clearFaults();
+
+    // Files served at /files/{name} (PUT /api/files/{name}).
+    struct ServedFile {
+        std::string url;     // what a DownloadableFile.download_url would name
+        std::string sha256;  // hex
+    };
+    ServedFile putFile(const std::string& name, const std::string& content);
+    // What clients sent for /files/{name} (GET /api/files/{name}/requests): how many GETs,
+    // each one's Range header in order ("" without one), and every header of the latest,
+    // names as sent.
+    int fileRequestCount(const std::string& name);
+    std::vector<std::string> fileRequestRanges(const std::string& name);
+    std::map<std::string, std::string> lastFileRequestHeaders(const std::string& name);
+
+    // Download faults (POST /api/faults), for the file responses that follow.
+    // The next `count` bodies stop after `afterBytes` and the connection closes.
+    void cutDownloads(std::uint64_t afterBytes, int count = 1);
+    // The next `count` file requests get this HTTP status.
+    void failDownloads(int status, int count = 1);
+    // Bodies are paced to about this rate until 0 or clearFaults().
+    void throttleDownloads(std::uint64_t bytesPerSecond);
 
   private:
     void start(devserver::DevServer::Options options);
+    // GET /api/files/{name}/requests; an empty object when the answer is not JSON.
+    Poco::JSON::Object::Ptr fileRequests(const std::string& name);
     void expectOk(const Reply& reply, const std::string& what);
 
     devserver::DevServer::Options options_;

@@ -148,11 +148,12 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
         }
         if (path.size() == 3 && path[1] == "files" && method == "PUT") {
             std::string sha = server_.putFile(path[2], body);
-            std::string url =
-                server_.endpoint(false).substr(0, server_.endpoint(false).find("/v1/opamp")) +
-                "/files/" + path[2];
             return "{\"name\":" + jsonString(path[2]) + ",\"size\":" + std::to_string(body.size()) +
-                   ",\"sha256\":" + jsonString(sha) + ",\"url\":" + jsonString(url) + "}";
+                   ",\"sha256\":" + jsonString(sha) + ",\"url\":" + jsonString(fileUrl(path[2])) +
+                   "}";
+        }
+        if (path.size() == 4 && path[1] == "files" && path[3] == "requests" && method == "GET") {
+            return fileRequestsJson(server_.fileRequests(path[2]));
         }
         if (path.size() == 2 && path[1] == "faults") {
             return faults(method, body);
@@ -163,6 +164,36 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
         throw ApiError{HTTPResponse::HTTP_NOT_FOUND,
                        "no route for " + method + " /" +
                            Poco::cat(std::string("/"), path.begin(), path.end())};
+    }
+
+    std::string fileUrl(const std::string& name) const {
+        std::string endpoint = server_.endpoint(false);
+        std::string encoded;
+        Poco::URI::encode(name, "/?#[]@!$&'()*+,;=", encoded);
+        return endpoint.substr(0, endpoint.find("/v1/opamp")) + "/files/" + encoded;
+    }
+
+    // {"count": n, "ranges": [...], "last_headers": {...}}; a header sent more than once is
+    // shown once, its values joined with ", " as HTTP allows.
+    static std::string fileRequestsJson(const DevServer::FileRequests& requests) {
+        std::string ranges;
+        for (const std::string& range : requests.ranges) {
+            ranges += (ranges.empty() ? "" : ",") + jsonString(range);
+        }
+        std::map<std::string, std::string> headers;
+        for (const auto& [name, value] : requests.lastHeaders) {
+            auto [it, added] = headers.emplace(name, value);
+            if (!added) {
+                it->second += ", " + value;
+            }
+        }
+        std::string lastHeaders;
+        for (const auto& [name, value] : headers) {
+            lastHeaders +=
+                (lastHeaders.empty() ? "" : ",") + jsonString(name) + ":" + jsonString(value);
+        }
+        return "{\"count\":" + std::to_string(requests.count) + ",\"ranges\":[" + ranges +
+               "],\"last_headers\":{" + lastHeaders + "}}";
     }
 
     // {"authorization": ["Bearer t", "Basic ..."]}: the values agents must send.
@@ -242,15 +273,69 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
                 server_.agents().dropConnections();
                 understood = true;
             }
+            understood = armDownloadFaults(*object, faults) || understood;
             if (!understood) {
                 throw ApiError{HTTPResponse::HTTP_BAD_REQUEST,
-                               "name a fault: http_status, error_response, drop_polls or "
-                               "drop_connections"};
+                               "name a fault: http_status, error_response, drop_polls, "
+                               "drop_connections, cut_downloads, fail_downloads or "
+                               "throttle_downloads"};
             }
         } else if (method != "GET") {
             throw ApiError{HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "faults take GET, POST, DELETE"};
         }
         return faults.describeJson();
+    }
+
+    // {"cut_downloads": {"after_bytes": N, "count": C}}, {"fail_downloads": {"status": S,
+    // "count": C}}, {"throttle_downloads": {"bytes_per_second": B}}; whether any was given.
+    static bool armDownloadFaults(const Poco::JSON::Object& request, Faults& faults) {
+        bool armed = false;
+        if (auto cut = faultSettings(request, "cut_downloads")) {
+            faults.cutDownloads(requiredNonNegative(*cut, "cut_downloads", "after_bytes"),
+                                cut->optValue<int>("count", 1));
+            armed = true;
+        }
+        if (auto fail = faultSettings(request, "fail_downloads")) {
+            int status = fail->optValue<int>("status", 500);
+            if (status < 400 || status > 599) {
+                throw ApiError{HTTPResponse::HTTP_BAD_REQUEST,
+                               "fail_downloads: status must be an HTTP error, 400 to 599"};
+            }
+            faults.failDownloads(status, fail->optValue<int>("count", 1));
+            armed = true;
+        }
+        if (auto throttle = faultSettings(request, "throttle_downloads")) {
+            faults.throttleDownloads(
+                requiredNonNegative(*throttle, "throttle_downloads", "bytes_per_second"));
+            armed = true;
+        }
+        return armed;
+    }
+
+    // The settings object of a fault; null when the fault is not named.
+    static Poco::JSON::Object::Ptr faultSettings(const Poco::JSON::Object& request,
+                                                 const std::string& fault) {
+        if (!request.has(fault)) {
+            return nullptr;
+        }
+        auto settings = request.getObject(fault);
+        if (!settings) {
+            throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, fault + " takes an object"};
+        }
+        return settings;
+    }
+
+    static std::uint64_t requiredNonNegative(const Poco::JSON::Object& settings,
+                                             const std::string& fault, const std::string& key) {
+        if (!settings.has(key)) {
+            throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, fault + " needs " + key};
+        }
+        auto value = settings.getValue<Poco::Int64>(key);
+        if (value < 0) {
+            throw ApiError{HTTPResponse::HTTP_BAD_REQUEST,
+                           fault + ": " + key + " cannot be negative"};
+        }
+        return static_cast<std::uint64_t>(value);
     }
 
     std::string agentAction(const std::string& id, const std::string& action,

@@ -17,12 +17,18 @@
 //   POST   /api/agents/{uid}/new-instance-uid   {"instance_uid": "..."} (optional body)
 //   POST   /api/agents/{uid}/send               any ServerToAgent, protobuf JSON
 //   PUT    /api/files/{name}                    a file agents fetch from /files/{name}
+//   GET    /api/files/{name}/requests           what clients sent for it: {"count": n,
+//                                                "ranges": ["", "bytes=100-"],
+//                                                "last_headers": {"Name": "value"}}
 //   GET    /api/faults    POST /api/faults    DELETE /api/faults
-//   GET    /api/auth      PUT /api/auth {"authorization": [...]}    DELETE /api/auth
 //          {"http_status": 503, "retry_after": "2", "count": 1}
 //          {"error_response": "UNAVAILABLE", "message": "...", "retry_after_ms": 2000,
 //           "count": 1}
 //          {"drop_polls": 1}          {"drop_connections": true}
+//          {"cut_downloads": {"after_bytes": 1000, "count": 1}}
+//          {"fail_downloads": {"status": 500, "count": 1}}
+//          {"throttle_downloads": {"bytes_per_second": 32768}}   (0 or DELETE stops it)
+//   GET    /api/auth      PUT /api/auth {"authorization": [...]}    DELETE /api/auth
 
 namespace Poco::Net {
 class HTTPRequestHandlerFactory;

@@ -24,9 +24,11 @@
 #include <Poco/SHA2Engine.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
 
 #include "AdminApi.h"
 #include "CsrSigner.h"
+#include "FileServer.h"
 #include "core/opamp/WsFraming.h"
 
 namespace opampsup::devserver {
@@ -123,9 +125,8 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
 
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override {
-        const std::string& uri = request.getURI();
-        if (uri.rfind(kFilesPrefix, 0) == 0 && request.getMethod() == "GET") {
-            serveFile(uri.substr(std::string(kFilesPrefix).size()), response);
+        if (auto name = fileName(request); name && request.getMethod() == "GET") {
+            serveFile(server_, request, response, *name);
             return;
         }
         if (request.getURI() != kOpampPath) {
@@ -160,15 +161,19 @@ class OpampHandler : public Poco::Net::HTTPRequestHandler {
     }
 
   private:
-    void serveFile(const std::string& name, Poco::Net::HTTPServerResponse& response) {
-        auto content = server_.file(name);
-        if (!content) {
-            sendText(response, HTTPResponse::HTTP_NOT_FOUND, "no file named " + name + "\n");
-            return;
+    // The file a /files/<name> request names, decoded and without a query (download URLs
+    // may carry one); nothing for other paths.
+    static std::optional<std::string> fileName(const Poco::Net::HTTPServerRequest& request) {
+        std::string path;
+        try {
+            path = Poco::URI(request.getURI()).getPath();
+        } catch (const Poco::Exception&) {
+            return std::nullopt;
         }
-        response.setContentType("application/octet-stream");
-        response.setContentLength(static_cast<std::streamsize>(content->size()));
-        response.send().write(content->data(), static_cast<std::streamsize>(content->size()));
+        if (path.rfind(kFilesPrefix, 0) != 0) {
+            return std::nullopt;
+        }
+        return path.substr(std::string(kFilesPrefix).size());
     }
 
     void handlePoll(Poco::Net::HTTPServerRequest& request,
@@ -509,19 +514,51 @@ std::vector<std::string> DevServer::acceptedAuthorization() const {
 std::string DevServer::putFile(const std::string& name, std::string content) {
     Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
     sha.update(content.data(), static_cast<unsigned>(content.size()));
-    std::string digest = Poco::DigestEngine::digestToHex(sha.digest());
+    ServedFile file{std::make_shared<const std::string>(std::move(content)),
+                    Poco::DigestEngine::digestToHex(sha.digest())};
     std::lock_guard<std::mutex> lock(filesMutex_);
-    files_[name] = std::move(content);
-    return digest;
+    files_[name] = file;
+    return file.sha256;
 }
 
 std::optional<std::string> DevServer::file(const std::string& name) const {
+    auto served = servedFile(name);
+    if (!served) {
+        return std::nullopt;
+    }
+    return *served->content;
+}
+
+std::optional<DevServer::ServedFile> DevServer::servedFile(const std::string& name) const {
     std::lock_guard<std::mutex> lock(filesMutex_);
     auto it = files_.find(name);
     if (it == files_.end()) {
         return std::nullopt;
     }
     return it->second;
+}
+
+void DevServer::recordFileRequest(const std::string& name, Headers headers) {
+    std::string range;
+    for (const auto& [header, value] : headers) {
+        if (Poco::icompare(header, "Range") == 0) {
+            range = value;
+        }
+    }
+    std::lock_guard<std::mutex> lock(fileRequestsMutex_);
+    FileRequests& record = fileRequests_[name];
+    ++record.count;
+    record.ranges.push_back(std::move(range));
+    if (record.ranges.size() > options_.recordLimit) {
+        record.ranges.erase(record.ranges.begin());
+    }
+    record.lastHeaders = std::move(headers);
+}
+
+DevServer::FileRequests DevServer::fileRequests(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(fileRequestsMutex_);
+    auto it = fileRequests_.find(name);
+    return it == fileRequests_.end() ? FileRequests{} : it->second;
 }
 
 }  // namespace opampsup::devserver

@@ -11,8 +11,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "AgentRegistry.h"
@@ -85,6 +87,31 @@ class DevServer {
     std::string putFile(const std::string& name, std::string content);
     std::optional<std::string> file(const std::string& name) const;
 
+    // A file as served: shared, so a download in progress keeps its bytes when the file is
+    // replaced.
+    struct ServedFile {
+        std::shared_ptr<const std::string> content;
+        std::string sha256;  // hex
+    };
+    std::optional<ServedFile> servedFile(const std::string& name) const;
+
+    // What clients sent to /files/<name>, so tests can check a downloader's requests.
+    using Headers = std::vector<std::pair<std::string, std::string>>;
+    struct FileRequests {
+        int count = 0;
+        // Each request's Range header, "" when it had none, oldest first (the newest
+        // recordLimit of them).
+        std::vector<std::string> ranges;
+        Headers lastHeaders;  // all headers of the latest request, names as sent
+    };
+    void recordFileRequest(const std::string& name, Headers headers);
+    FileRequests fileRequests(const std::string& name) const;
+
+    // File bodies being sent right now; one ends soon after its client goes away.
+    int downloadsInProgress() const { return downloadsInProgress_; }
+    void downloadStarted() { ++downloadsInProgress_; }
+    void downloadEnded() { --downloadsInProgress_; }
+
     // Agents must send one of these Authorization values (a bearer token, basic
     // credentials) or get 401; empty lets everyone in. Checked when a WebSocket connects
     // and at each poll, as servers check credentials.
@@ -100,7 +127,10 @@ class DevServer {
     AgentRegistry agents_;
     Faults faults_;
     mutable std::mutex filesMutex_;
-    std::map<std::string, std::string> files_;
+    std::map<std::string, ServedFile> files_;
+    mutable std::mutex fileRequestsMutex_;
+    std::map<std::string, FileRequests> fileRequests_;
+    std::atomic<int> downloadsInProgress_{0};
     mutable std::mutex authMutex_;
     std::set<std::string> acceptedAuthorization_;
     std::atomic<bool> stopping_{false};
