@@ -154,6 +154,8 @@ TEST_F(ConfigLoaderTest, ReadsEveryKey) {
     dir_.write("key.pem", "key");
     dir_.write("local.yaml", "receivers: {}\n");
     dir_.write("fallback.yaml", "receivers: {}\n");
+    dir_.write("fulcio.pem", "roots\n");
+    dir_.write("release.pub", "key\n");
     options_.featureGates = {kExtensionsFeatureGate};
     env_ = {{"TOKEN", "t0k3n"}};
     SupervisorConfig c = load(R"(
@@ -228,6 +230,14 @@ agent:
         identities:
           - issuer: https://token.actions.githubusercontent.com
             subject_regex: ^https://github.com/open-telemetry/.*$
+        root_certificates: [DIR/fulcio.pem]
+      public_key:
+        keys: [DIR/release.pub]
+    allow_unsigned: true
+    allow_downgrade: true
+    max_download_size_mib: 300
+    health_timeout: 2m
+    soak_period: 30s
 telemetry:
   logs:
     level: debug
@@ -335,6 +345,15 @@ extensions:
     ASSERT_EQ(a.package.cosignIdentities.size(), 1U);
     EXPECT_EQ(a.package.cosignIdentities[0].issuer, "https://token.actions.githubusercontent.com");
     EXPECT_EQ(a.package.cosignIdentities[0].subjectRegex, "^https://github.com/open-telemetry/.*$");
+    EXPECT_EQ(a.package.cosignRootCertificates,
+              std::vector<std::filesystem::path>{dir_.path() / "fulcio.pem"});
+    EXPECT_EQ(a.package.publicKeys,
+              std::vector<std::filesystem::path>{dir_.path() / "release.pub"});
+    EXPECT_TRUE(a.package.allowUnsigned);
+    EXPECT_TRUE(a.package.allowDowngrade);
+    EXPECT_EQ(a.package.maxDownloadSizeMib, 300U);
+    EXPECT_EQ(a.package.healthTimeout, 2min);
+    EXPECT_EQ(a.package.soakPeriod, 30s);
 
     const TelemetrySettings& t = c.telemetry;
     EXPECT_EQ(t.logs.level, "debug");
@@ -533,7 +552,7 @@ TEST_F(ConfigLoaderTest, PackageSettingsProblems) {
               "6:5: agent.package.agent_binary: must be set when archive is tar.gz");
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  package:\n    verifier:\n      type: gpg\n"),
               "7:13: agent.package.verifier.type: invalid value \"gpg\" (expected one of: \"\", "
-              "cosign)");
+              "cosign, public_key)");
     std::vector<std::string> found = problems(std::string(kMinimal) + R"(  package:
     verifier:
       cosign:
@@ -552,6 +571,33 @@ TEST_F(ConfigLoaderTest, PackageSettingsProblems) {
               "subject and subject_regex");
     EXPECT_THAT(found[2], HasSubstr("11:13: agent.package.verifier.cosign.identities[1]: invalid "
                                     "regular expression \"(unclosed\""));
+}
+
+TEST_F(ConfigLoaderTest, AcceptingPackagesNeedsAVerifierWithWhatItChecksAgainst) {
+    const std::string accepts = "capabilities:\n  accepts_packages: true\n";
+    EXPECT_THAT(
+        onlyProblem(accepts + kMinimal),
+        HasSubstr("agent.package.verifier.type: capabilities.accepts_packages needs a verifier "
+                  "(cosign or public_key), or agent.package.allow_unsigned: true"));
+    EXPECT_NO_THROW(load(accepts + kMinimal + "  package:\n    allow_unsigned: true\n"));
+    EXPECT_THAT(
+        onlyProblem(accepts + kMinimal + "  package:\n    verifier:\n      type: public_key\n"),
+        HasSubstr("agent.package.verifier.public_key.keys: must name at least one PEM public key "
+                  "file"));
+    std::vector<std::string> found =
+        problems(accepts + kMinimal + "  package:\n    verifier:\n      type: cosign\n");
+    ASSERT_EQ(found.size(), 2U) << ::testing::PrintToString(found);
+    EXPECT_THAT(found[0], HasSubstr("agent.package.verifier.cosign.root_certificates: must name"));
+    EXPECT_THAT(found[1], HasSubstr("agent.package.verifier.cosign.identities: must list"));
+    EXPECT_THAT(onlyProblem(std::string(kMinimal) +
+                            "  package:\n    verifier:\n      public_key:\n        keys: "
+                            "[/nonexistent.pub]\n"),
+                HasSubstr("agent.package.verifier.public_key.keys[0]: file \"/nonexistent.pub\" "
+                          "does not exist or is not a file"));
+    EXPECT_THAT(onlyProblem(std::string(kMinimal) + "  package:\n    soak_period: -1s\n"),
+                HasSubstr("agent.package.soak_period: must not be negative"));
+    EXPECT_THAT(onlyProblem(std::string(kMinimal) + "  package:\n    max_download_size_mib: 0\n"),
+                HasSubstr("agent.package.max_download_size_mib"));
 }
 
 TEST_F(ConfigLoaderTest, TelemetryProblems) {

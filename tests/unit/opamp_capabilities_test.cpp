@@ -14,7 +14,8 @@ config::Capabilities load(const std::string& capabilities) {
     options.platform = config::PlatformFacts{dir.path(), "otelcol", true, "linux"};
     return config::loadConfigText(
                "server:\n  endpoint: ws://localhost:4320\nagent:\n  executable: " + exe.string() +
-                   "\ncapabilities:\n" + capabilities,
+                   // accepts_packages needs a verifier or this
+                   "\n  package:\n    allow_unsigned: true\ncapabilities:\n" + capabilities,
                "s.yaml", options)
         .config.capabilities;
 }

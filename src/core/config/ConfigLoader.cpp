@@ -317,6 +317,20 @@ void readDescription(MapReader& agent, AgentDescriptionSettings& out) {
     description->finish();
 }
 
+// A list of file paths, each of which must be readable.
+void readFileList(MapReader& map, std::string_view key, std::vector<std::filesystem::path>& out) {
+    std::vector<std::string> paths;
+    std::vector<YAML::Mark> marks;
+    if (!map.stringList(key, paths, &marks)) {
+        return;
+    }
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        checkReadableFile(map, map.childPath(key) + "[" + std::to_string(i) + "]", marks[i],
+                          paths[i]);
+        out.emplace_back(paths[i]);
+    }
+}
+
 void readPackage(MapReader& agent, PackageSettings& out) {
     std::optional<MapReader> package = agent.section("package");
     if (!package) {
@@ -330,9 +344,14 @@ void readPackage(MapReader& agent, PackageSettings& out) {
                     "must be set when archive is tar.gz");
     }
     if (std::optional<MapReader> verifier = package->section("verifier")) {
-        requireOneOf(*verifier, "type", out.verifierType, {"", "cosign"});
+        requireOneOf(*verifier, "type", out.verifierType, {"", "cosign", "public_key"});
+        if (std::optional<MapReader> keys = verifier->section("public_key")) {
+            readFileList(*keys, "keys", out.publicKeys);
+            keys->finish();
+        }
         if (std::optional<MapReader> cosign = verifier->section("cosign")) {
             cosign->string("github_workflow_repository", out.cosignGithubWorkflowRepository);
+            readFileList(*cosign, "root_certificates", out.cosignRootCertificates);
             if (std::optional<YAML::Node> identities = cosign->node("identities")) {
                 if (!identities->IsSequence()) {
                     ctx.problem(identities->Mark(), cosign->childPath("identities"),
@@ -377,7 +396,44 @@ void readPackage(MapReader& agent, PackageSettings& out) {
         }
         verifier->finish();
     }
+    package->boolean("allow_unsigned", out.allowUnsigned);
+    package->boolean("allow_downgrade", out.allowDowngrade);
+    if (std::int64_t mib = 0; package->integer("max_download_size_mib", mib, 1, 1024 * 1024)) {
+        out.maxDownloadSizeMib = static_cast<std::uint64_t>(mib);
+    }
+    requirePositive(*package, "health_timeout", out.healthTimeout);
+    if (std::optional<YAML::Mark> at = package->duration("soak_period", out.soakPeriod);
+        at && out.soakPeriod.count() < 0) {
+        ctx.problem(*at, package->childPath("soak_period"), "must not be negative");
+    }
     package->finish();
+}
+
+// Packages are checked offline: a verifier needs what it checks against, and with no
+// verifier only an explicit allow_unsigned lets packages in.
+void checkPackageVerifier(LoadContext& ctx, const SupervisorConfig& cfg) {
+    if (!cfg.capabilities.acceptsPackages) {
+        return;
+    }
+    const PackageSettings& p = cfg.agent.package;
+    if (p.verifierType == "cosign") {
+        if (p.cosignRootCertificates.empty()) {
+            ctx.problemAtFile("agent.package.verifier.cosign.root_certificates",
+                              "must name the PEM files of the roots that signing certificates "
+                              "chain to: signatures are checked offline");
+        }
+        if (p.cosignIdentities.empty()) {
+            ctx.problemAtFile("agent.package.verifier.cosign.identities",
+                              "must list at least one identity a signing certificate may have");
+        }
+    } else if (p.verifierType == "public_key" && p.publicKeys.empty()) {
+        ctx.problemAtFile("agent.package.verifier.public_key.keys",
+                          "must name at least one PEM public key file");
+    } else if (p.verifierType.empty() && !p.allowUnsigned) {
+        ctx.problemAtFile("agent.package.verifier.type",
+                          "capabilities.accepts_packages needs a verifier (cosign or "
+                          "public_key), or agent.package.allow_unsigned: true");
+    }
 }
 
 void readConfigFiles(MapReader& agent, AgentSettings& out) {
@@ -934,6 +990,7 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
         }
         readStorage(root, cfg, options.platform);
         readAgent(root, cfg, options.platform);
+        checkPackageVerifier(ctx, cfg);
         readTelemetry(root, cfg);
         readHealthCheck(root, cfg);
         readExtensions(root, cfg);

@@ -155,9 +155,22 @@ struct CosignIdentity {
 struct PackageSettings {
     std::string agentBinary;   // platform default: otelcol-contrib(.exe)
     std::string archive;       // "" (bare binary) or "tar.gz"
-    std::string verifierType;  // "" or "cosign"
+    std::string verifierType;  // "", "cosign" or (ours) "public_key"
     std::string cosignGithubWorkflowRepository;
     std::vector<CosignIdentity> cosignIdentities;
+    // Ours: signatures are checked offline, so the roots (and intermediates) the signing
+    // certificates chain to come from files, and pinned keys for "public_key".
+    std::vector<std::filesystem::path> cosignRootCertificates;
+    std::vector<std::filesystem::path> publicKeys;
+    // Ours: what a package may be. Unsigned packages and downgrades are refused unless
+    // allowed; downloads are capped.
+    bool allowUnsigned = false;
+    bool allowDowngrade = false;
+    std::uint64_t maxDownloadSizeMib = 1024;
+    // Ours: a new collector binary must report healthy within health_timeout and stay so
+    // for soak_period before it is kept; otherwise the previous binary comes back.
+    Duration healthTimeout = std::chrono::seconds(60);
+    Duration soakPeriod = std::chrono::seconds(10);
 };
 
 struct AgentDescriptionSettings {
