@@ -35,6 +35,19 @@ TEST(StatusJson, CarriesEveryFieldAndComputesTheUptime) {
     EXPECT_EQ(j["remote_config"]["pending_hash"].as<std::string>(), "");
     EXPECT_FALSE(j["packages"]["supported"].as<bool>());
 
+    s.collectorExecutable = "/var/lib/otelcol/supervisor/packages/agent/ab/otelcol-contrib";
+    s.packagesReported = true;
+    s.packages.push_back({"", "InstallFailed", "v0.130.0", "v0.131.0", "trial \"failed\""});
+    YAML::Node p = YAML::Load(statusJson(s, now));
+    EXPECT_EQ(p["collector"]["executable"].as<std::string>(), s.collectorExecutable);
+    EXPECT_TRUE(p["packages"]["supported"].as<bool>());
+    ASSERT_EQ(p["packages"]["items"].size(), 1U);
+    EXPECT_EQ(p["packages"]["items"][0]["name"].as<std::string>(), "");
+    EXPECT_EQ(p["packages"]["items"][0]["status"].as<std::string>(), "InstallFailed");
+    EXPECT_EQ(p["packages"]["items"][0]["version"].as<std::string>(), "v0.130.0");
+    EXPECT_EQ(p["packages"]["items"][0]["offered_version"].as<std::string>(), "v0.131.0");
+    EXPECT_EQ(p["packages"]["items"][0]["error"].as<std::string>(), "trial \"failed\"");
+
     StatusSnapshot stopped;
     YAML::Node k = YAML::Load(statusJson(stopped, now));
     EXPECT_FALSE(k["collector"]["running"].as<bool>());

@@ -67,7 +67,27 @@ void printHuman(const YAML::Node& s, std::ostream& out) {
     } else {
         line("remote config", "not accepted (capabilities.accepts_remote_config is off)");
     }
-    line("packages", "not supported by this build");
+    line("executable", text(c["executable"], ""));
+    const YAML::Node packages = s["packages"];
+    if (!packages["supported"].as<bool>(false)) {
+        line("packages", "not accepted (capabilities.accepts_packages is off)");
+        return;
+    }
+    if (!packages["items"] || packages["items"].size() == 0) {
+        line("packages", "none offered");
+    }
+    for (const YAML::Node& p : packages["items"]) {
+        std::string name = text(p["name"], "");
+        std::string entry = (name.empty() ? std::string("collector") : name) + " " +
+                            text(p["status"], "?") + " " + text(p["version"], "(no version)");
+        if (text(p["offered_version"], "") != text(p["version"], "")) {
+            entry += " (offered " + text(p["offered_version"], "?") + ")";
+        }
+        if (!text(p["error"], "").empty()) {
+            entry += ": " + text(p["error"]);
+        }
+        line("package", entry);
+    }
 }
 
 }  // namespace

@@ -47,13 +47,27 @@ std::string statusJson(const StatusSnapshot& s, std::chrono::system_clock::time_
     field(out, "restarts", s.collectorRestarts);
     flag(out, "healthy", s.healthy);
     field(out, "last_error", s.healthError);
+    field(out, "executable", s.collectorExecutable);
     out += "},\"remote_config\":{";
     field(out, "status", s.remoteConfigStatus, true);
     field(out, "hash", s.remoteConfigHash);
     field(out, "last_working_hash", s.lastWorkingHash);
     field(out, "pending_hash", s.pendingHash);
     field(out, "error", s.remoteConfigError);
-    out += "},\"packages\":{\"supported\":false}}\n";
+    out += "},\"packages\":{\"supported\":";
+    out += s.packagesReported ? "true" : "false";
+    out += ",\"items\":[";
+    for (std::size_t i = 0; i < s.packages.size(); ++i) {
+        const StatusSnapshot::Package& p = s.packages[i];
+        out += i == 0 ? "{" : ",{";
+        field(out, "name", p.name, true);
+        field(out, "status", p.status);
+        field(out, "version", p.version);
+        field(out, "offered_version", p.offeredVersion);
+        field(out, "error", p.error);
+        out += "}";
+    }
+    out += "]}}\n";
     return out;
 }
 

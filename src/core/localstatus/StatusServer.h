@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/localstatus/HttpEndpoint.h"
 
@@ -31,6 +32,17 @@ struct StatusSnapshot {
     std::string pendingHash;         // being validated or applied
     std::string remoteConfigStatus;  // UNSET, APPLYING, APPLIED, FAILED; "" without the capability
     std::string remoteConfigError;
+    std::string collectorExecutable;
+    // Packages: off unless the package capabilities are; one entry per package reported.
+    bool packagesReported = false;
+    struct Package {
+        std::string name;  // "" for the collector itself
+        std::string status;
+        std::string version;  // what the agent has
+        std::string offeredVersion;
+        std::string error;
+    };
+    std::vector<Package> packages;
 };
 
 std::string statusJson(const StatusSnapshot& snapshot, std::chrono::system_clock::time_point now);

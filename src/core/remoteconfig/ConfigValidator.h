@@ -45,6 +45,9 @@ class ConfigValidator {
                   std::function<void(Validation)> done);
     void cancel();
     bool busy() const { return static_cast<bool>(run_); }
+    // The collector binary whose `validate` command checks the next configs (a package may
+    // install a new one).
+    void setExecutable(std::filesystem::path executable) { executable_ = std::move(executable); }
 
     // Reads the outcome from the exit status and the output (exposed for tests).
     static Validation interpret(const agent::ExitStatus& status, const std::string& output);

@@ -160,6 +160,8 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             "cannot start the collector: " + reason + "; " + agent::CrashPolicy::describe(retry));
         if (phase_ == Phase::Bootstrapping) {
             finishBootstrap("cannot start the collector: " + reason);
+        } else if (phase_ == Phase::Running && trial_ && trial_->launched) {
+            endTrial("cannot start it: " + reason);
         } else if (phase_ == Phase::Running) {
             launchConcluded_ = true;
             publishServiceStatus();
@@ -169,6 +171,10 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
         std::string error = "the collector exited with " + status.describe();
         if (phase_ == Phase::Bootstrapping) {
             finishBootstrap(error + " during bootstrap; its last output:\n" + output_->tail(2048));
+            return;
+        }
+        if (trial_ && trial_->launched) {
+            endTrial(error + "; its last output:\n" + output_->tail(2048));
             return;
         }
         if (applying_) {
@@ -191,8 +197,9 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             policy, [random] { return std::uniform_real_distribution<double>(0.0, 1.0)(*random); }),
         std::chrono::duration_cast<std::chrono::milliseconds>(config.agent.stopTimeout), events,
         logger_.named("commander"));
-    validator_ = std::make_unique<remoteconfig::ConfigValidator>(
-        loop_, platform_.launcher, config.agent.executable, config.agent.args);
+    executable_ = config.agent.executable;
+    validator_ = std::make_unique<remoteconfig::ConfigValidator>(loop_, platform_.launcher,
+                                                                 executable_, config.agent.args);
     commander_->setOutput([output = output_.get()](agent::OutputStream stream,
                                                    std::string_view line) {
         output->line(stream == agent::OutputStream::Stderr ? agent::CollectorOutput::Stream::Stderr
@@ -262,8 +269,9 @@ void Supervisor::start() {
     logger_.info("Listening for the collector's opamp extension",
                  {{"endpoint", localServer_->endpoint()}});
 
+    startPackageManager();
     try {
-        fingerprint_ = agent::ExecutableFingerprint::of(config_.agent.executable);
+        fingerprint_ = agent::ExecutableFingerprint::of(executable_);
         if (auto cached = cache_.load(*fingerprint_)) {
             logger_.info("Collector description from the bootstrap cache",
                          {{"executable", fingerprint_->path}});
@@ -272,6 +280,7 @@ void Supervisor::start() {
             phase_ = Phase::Running;
             startClient();
             runCollector();
+            resumePackages();
             return;
         }
     } catch (const std::exception& e) {
@@ -301,7 +310,7 @@ void Supervisor::newLaunchSecret() {
 
 agent::LaunchSpec Supervisor::launchSpec() const {
     agent::LaunchSpec spec;
-    spec.executable = config_.agent.executable;
+    spec.executable = executable_;
     spec.args = {"--config", store_.pathOf(kEffectiveConfigFile).string()};
     spec.args.insert(spec.args.end(), config_.agent.args.begin(), config_.agent.args.end());
     if (config_.agent.env) {
@@ -380,11 +389,16 @@ void Supervisor::finishBootstrap(std::optional<std::string> failure) {
             return;
         }
         phase_ = Phase::Running;
+        if (switchingExecutable_) {
+            afterExecutableSwitch(error);
+            return;
+        }
         startClient();
         if (error) {
             reportHealth(false, "StatusRecoverableError", "bootstrap failed: " + *error);
         }
         runCollector();
+        resumePackages();
     });
 }
 
@@ -425,6 +439,9 @@ void Supervisor::startClient() {
     }
     if (state_.lastRemoteConfigStatus && config_.capabilities.acceptsRemoteConfig) {
         state.setRemoteConfigStatus(*state_.lastRemoteConfigStatus);
+    }
+    if (packages_) {  // made only when package statuses are reported
+        state.setPackageStatuses(packages_->statuses());
     }
     clientSettings_ = configuredClientSettings();
     if (committedOffer_ && config_.capabilities.acceptsOpampConnectionSettings) {
@@ -492,6 +509,13 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
         });
     };
     handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
+    handlers.packagesAvailable = [this](const pb::PackagesAvailable& offer) {
+        if (packages_) {
+            packages_->onPackagesAvailable(offer);
+        } else {
+            logger_.warn("Ignored a packages offer: capabilities.accepts_packages is off");
+        }
+    };
     handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
         onConnectionSettings(offers);
     };
@@ -804,6 +828,9 @@ void Supervisor::runCollector(Relaunch how) {
 
 void Supervisor::onCollectorConnected() {
     collectorEverConnected_ = true;
+    if (trial_ && trial_->launched) {
+        trial_->collectorConnected = true;
+    }
     if (applying_) {
         applying_->collectorConnected = true;
     }
@@ -854,6 +881,9 @@ void Supervisor::onCollectorMessage(const pb::AgentToServer& message) {
     }
     if (message.has_health() && applying_ && applying_->collectorConnected) {
         onApplyHealth(message.health());
+    }
+    if (message.has_health() && trial_ && trial_->collectorConnected) {
+        onTrialHealth(message.health());
     }
     if (message.has_effective_config() && config_.capabilities.reportsEffectiveConfig) {
         state.setEffectiveConfig(withoutSecret(message.effective_config(), secret_));
@@ -1020,6 +1050,16 @@ localstatus::StatusSnapshot Supervisor::statusSnapshot() const {
         }
     }
     s.collectorRestarts = std::max(0, collectorStarts_ - 1);
+    s.collectorExecutable = executable_.string();
+    if (packages_) {
+        s.packagesReported = true;
+        for (const auto& [name, status] : packages_->statuses().packages()) {
+            std::string state = pb::PackageStatusEnum_Name(status.status());
+            state.erase(0, state.find('_') + 1);
+            s.packages.push_back({name, state, status.agent_has_version(),
+                                  status.server_offered_version(), status.error_message()});
+        }
+    }
     s.healthy = lastHealth_.healthy();
     s.healthError = lastHealth_.last_error();
     if (config_.capabilities.acceptsRemoteConfig) {
@@ -1279,6 +1319,13 @@ void Supervisor::onRemoteConfig(const pb::AgentRemoteConfig& config) {
     const std::string& hash = config.config_hash();
     if ((applying_ && applying_->hash == hash) || validatingHash_ == hash) {
         return;  // the server sent it again while it is being applied
+    }
+    if (trial_ || switchingExecutable_) {
+        // The collector binary is changing: the config waits for the new one's verdict.
+        logger_.info("Received a remote config; applying it once the collector binary switch ends",
+                     {{"hash", opamp::hex(hash)}});
+        deferredRemoteConfig_ = config;
+        return;
     }
     logger_.info("Received a remote config", {{"hash", opamp::hex(hash)}});
     cancelValidation();
@@ -1572,6 +1619,14 @@ void Supervisor::shutdown(std::function<void()> done) {
     if (pendingOffer_) {
         loop_.cancel(pendingOffer_->timer);
         pendingOffer_.reset();
+    }
+    if (trial_) {
+        // Not a verdict: the journal keeps the trial, and the next start takes it up.
+        loop_.cancel(trial_->timer);
+        trial_.reset();
+    }
+    if (packages_) {
+        packages_->stop();
     }
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);

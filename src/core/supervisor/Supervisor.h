@@ -11,6 +11,7 @@
 // collector runs while the client keeps retrying.
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "core/localstatus/HealthServer.h"
 #include "core/localstatus/StatusServer.h"
 #include "core/opamp/Client.h"
+#include "core/packages/PackageManager.h"
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
@@ -105,6 +107,21 @@ class Supervisor {
     ::opamp::proto::AgentDescription fallbackDescription() const;
 
     void onRestartCommand();
+
+    // Packages (SupervisorPackages.cpp): the collector binary a package installs is put on
+    // trial, and a failed one is replaced by the binary before it.
+    void startPackageManager();
+    void resumePackages();
+    void reportPackageStatuses(const ::opamp::proto::PackageStatuses& statuses);
+    std::string runningCollectorVersion() const;
+    // Stops the collector and runs `executable` instead, learning its description first.
+    // With `trialDone`, the new binary is on trial (see ExecutableTrial).
+    void switchExecutable(const std::filesystem::path& executable,
+                          std::function<void(std::optional<std::string>)> trialDone);
+    void afterExecutableSwitch(std::optional<std::string> bootstrapFailure);
+    void onTrialHealth(const ::opamp::proto::ComponentHealth& health);
+    void endTrial(std::optional<std::string> failure);
+    void applyDeferredRemoteConfig();
     void startStatusServer();
     localstatus::StatusSnapshot statusSnapshot() const;
     void publishServiceStatus();
@@ -203,6 +220,25 @@ class Supervisor {
     // connection to the server, when no remote config was persisted.
     bool usingFallback_ = false;
     std::unique_ptr<remoteconfig::ConfigValidator> validator_;
+    // The collector binary: agent.executable, or the one a package installed.
+    std::filesystem::path executable_;
+    std::unique_ptr<packages::PackageManager> packages_;
+    bool packagesResumed_ = false;
+    // A new collector binary on trial: it must report healthy within
+    // agent.package.health_timeout and stay healthy for agent.package.soak_period.
+    struct ExecutableTrial {
+        std::function<void(std::optional<std::string>)> done;
+        EventLoop::TimerId timer{};
+        bool launched = false;            // the trial collector (not the bootstrap) was started
+        bool collectorConnected = false;  // and it connected
+        bool soaking = false;
+        std::string lastHealthError;
+    };
+    std::optional<ExecutableTrial> trial_;
+    // Between the stop of one binary and the launch of the next.
+    bool switchingExecutable_ = false;
+    // A remote config that came while the binary was being switched: applied after.
+    std::optional<::opamp::proto::AgentRemoteConfig> deferredRemoteConfig_;
     std::optional<std::string> validatingHash_;
     std::string validateFile_;          // the candidate being validated, in the storage directory
     bool validateUnsupported_ = false;  // the collector has no validate command
