@@ -14,6 +14,11 @@ namespace opampsup::platform {
 // the path and the failing step.
 void writeFileAtomically(const std::filesystem::path& path, std::string_view content);
 
+// Flushes a file written with ordinary streams to disk, and the directory entry naming it,
+// so a power loss right after cannot leave the name pointing at a truncated file.
+// Throws std::system_error.
+void flushToDisk(const std::filesystem::path& file);
+
 // Creates `directory` (and its parents) if needed and restricts it to its owner (0700 on
 // POSIX; on Windows it inherits the ACL of %ProgramData%, which admits Administrators and
 // SYSTEM). Throws std::system_error.

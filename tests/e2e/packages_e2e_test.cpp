@@ -81,10 +81,12 @@ class Packages : public SupervisorE2e, public ::testing::WithParamInterface<std:
     // The supervisor's config: packages accepted, signed with signer_, tried for 1 s. Over
     // HTTP, offers wait for the next poll: the server's heartbeat offer makes that 1 s.
     std::filesystem::path packagesConfig(const std::string& packageExtra = "",
-                                         const std::string& soak = "1s") {
+                                         const std::string& soak = "1s",
+                                         const std::string& capabilities = "") {
         return supervisorConfig(server_.endpoint(GetParam()),
                                 "  reports_health: true\n  accepts_packages: true\n"
-                                "  accepts_opamp_connection_settings: true\n",
+                                "  accepts_opamp_connection_settings: true\n" +
+                                    capabilities,
                                 standinAgent("  package:\n    verifier:\n      type: public_key\n"
                                              "      public_key:\n        keys: [" +
                                              (dir_.path() / "release.pub").string() +
@@ -472,6 +474,68 @@ TEST_P(Packages, AddonsAreStoredReplacedAndRemoved) {
         }
         return false;
     }));
+}
+
+// What cannot be told apart or ordered is refused before anything is downloaded.
+TEST_P(Packages, OffersThatCannotBeCheckedAreRefusedWithoutADownload) {
+    auto supervisor = startSupervisor(packagesConfig());
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    auto failsWith = [&](const std::string& version, const std::string& text) {
+        return waitUntil([&] {
+            auto status = waitForPackage(uid, pb::PackageStatusEnum_InstallFailed,
+                                         std::chrono::milliseconds(100));
+            return status && status->server_offered_version() == version &&
+                   status->error_message().find(text) != std::string::npos;
+        });
+    };
+
+    auto noHash = offer("nohash", launcher("0.200.0"), "v0.200.0");
+    (*noHash.mutable_packages())[""].clear_hash();
+    server_.offerPackages(uid, noHash);
+    EXPECT_TRUE(failsWith("v0.200.0", "the offer has no hash")) << logOf(*supervisor);
+
+    server_.offerPackages(uid, offer("latest", launcher("0.201.0"), "latest"));
+    EXPECT_TRUE(failsWith("latest", "cannot tell whether version \"latest\" is older"))
+        << logOf(*supervisor);
+    EXPECT_EQ(server_.fileRequestCount("nohash") + server_.fileRequestCount("latest"), 0);
+}
+
+// A remote config that asks for no collector leaves nothing to try a binary on: the install
+// fails without blaming the package, and the same package installs once a collector runs.
+TEST_P(Packages, WithNoCollectorToRunABinaryIsNotTriedNorBlamed) {
+    auto config = packagesConfig("", "1s", "  accepts_remote_config: true\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    auto applied = [&](const std::string& hash) {
+        return waitUntil([&] {
+            for (const auto& m : server_.agentMessages(uid)) {
+                if (opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
+                    m.remote_config_status().status() == pb::RemoteConfigStatuses_APPLIED) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    };
+    ASSERT_TRUE(applied(server_.pushConfig(uid, "", ""))) << logOf(*supervisor);
+
+    auto packages = offer("otelcol", launcher("0.200.0"), "v0.200.0");
+    server_.offerPackages(uid, packages);
+    auto failed = waitForPackage(uid, pb::PackageStatusEnum_InstallFailed);
+    ASSERT_TRUE(failed) << logOf(*supervisor);
+    EXPECT_THAT(failed->error_message(), HasSubstr("could not be tried"));
+    EXPECT_FALSE(journal()["bad_hashes"]);
+
+    ASSERT_TRUE(
+        applied(server_.pushConfig(uid, "", testing::readFile(dir_.path() / "collector.yaml"))))
+        << logOf(*supervisor);
+    packages.set_all_packages_hash(sha256("offered again"));
+    server_.offerPackages(uid, packages);
+    EXPECT_TRUE(waitForPackage(uid, pb::PackageStatusEnum_Installed, std::chrono::seconds(30)))
+        << logOf(*supervisor);
+    EXPECT_TRUE(waitForVersion(uid, "0.200.0"));
 }
 
 // Downgrades are refused unless allowed.

@@ -123,6 +123,8 @@ TEST_F(PackageDownload, FetchesTheWholeFileAndReportsProgress) {
     EXPECT_EQ(headers["X-Token"], "abc");
     EXPECT_EQ(headers["User-Agent"], "opampsupervisor/test");
     EXPECT_EQ(headers.count("Range"), 0U);
+    EXPECT_EQ(std::filesystem::status(dir_.path() / "file.part").permissions(),
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 TEST_F(PackageDownload, ResumesFromWhatIsOnDisk) {

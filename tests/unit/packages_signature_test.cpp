@@ -137,6 +137,7 @@ struct CertSpec {
     std::string commonName;
     bool ca = false;
     std::string extendedKeyUsage;  // OpenSSL config text: "codeSigning", "serverAuth"; "" for none
+    std::string keyUsage;          // OpenSSL config text; "" for the usual one of a CA or a leaf
     std::string sanUri;
     std::vector<std::pair<std::string, std::string>> extensions;  // OID, the extension's value
     long notBeforeSeconds = -60;                                  // from now
@@ -194,7 +195,9 @@ Cert makeCert(const CertSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY* issue
     addConfiguredExtension(cert.get(), signer, NID_basic_constraints,
                            spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
     addConfiguredExtension(cert.get(), signer, NID_key_usage,
-                           spec.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+                           !spec.keyUsage.empty() ? spec.keyUsage
+                           : spec.ca              ? "critical,keyCertSign,cRLSign"
+                                                  : "critical,digitalSignature");
     if (!spec.extendedKeyUsage.empty()) {
         addConfiguredExtension(cert.get(), signer, NID_ext_key_usage, spec.extendedKeyUsage);
     }
@@ -696,10 +699,52 @@ TEST_F(Cosign, ExtendedKeyUsageWithoutCodeSigningIsRefused) {
     EXPECT_EQ(refusalFor(spec, anyGithubWorkflow), "");
 }
 
-TEST_F(Cosign, CertificateWithoutExtendedKeyUsageIsAccepted) {
+TEST_F(Cosign, CertificateWithoutExtendedKeyUsageIsRefused) {
     CertSpec spec = fulcioLeaf();
     spec.extendedKeyUsage.clear();
-    EXPECT_EQ(refusalFor(spec, anyGithubWorkflow), "");
+    EXPECT_EQ(refusalFor(spec, anyGithubWorkflow),
+              "certificate has no extended key usage (codeSigning needed)");
+}
+
+TEST_F(Cosign, KeyUsageWithoutDigitalSignatureIsRefused) {
+    CertSpec spec = fulcioLeaf();
+    spec.keyUsage = "critical,keyEncipherment";
+    EXPECT_EQ(refusalFor(spec, anyGithubWorkflow), "certificate key usage lacks digitalSignature");
+}
+
+TEST_F(Cosign, ACaCertificateDoesNotSignPackages) {
+    CertSpec spec = fulcioLeaf();
+    spec.ca = true;
+    spec.keyUsage = "critical,digitalSignature,keyCertSign";
+    EXPECT_EQ(refusalFor(spec, anyGithubWorkflow),
+              "certificate is a CA certificate, not a signing one");
+}
+
+// A requester may choose the subject name where a CA allows it: with alternative names
+// present, only they count.
+TEST_F(Cosign, TheSubjectNameDoesNotStandBesideAlternativeNames) {
+    CertSpec spec = fulcioLeaf();
+    spec.commonName = "trusted@example.com";
+    EXPECT_THAT(refusalFor(spec, {identity(kIssuer, "CN=trusted@example.com")}),
+                HasSubstr("matches none of"));
+    EXPECT_THAT(refusalFor(spec, {identitySubjectRegex(kIssuer, ".*@example\\.com")}),
+                HasSubstr("matches none of"));
+}
+
+TEST_F(Cosign, VeryLongNamesAreRefusedBeforeAnyRegex) {
+    CertSpec spec = fulcioLeaf();
+    spec.sanUri = "https://example.com/" + std::string(5000, 'a');
+    EXPECT_EQ(refusalFor(spec, {identitySubjectRegex(kIssuer, "(a+)+b")}),
+              "certificate issuer or subject is longer than 4096 bytes");
+}
+
+TEST_F(Cosign, BothRepositoryExtensionsMustNameTheRepository) {
+    CertSpec spec = fulcioLeaf();
+    spec.extensions = {{kOidcIssuerOid, utf8Der(kIssuer)},
+                       {kLegacyWorkflowRepositoryOid, kRepository},
+                       {kSourceRepositoryUriOid, utf8Der("https://github.com/someone/fork")}};
+    EXPECT_THAT(refusalFor(spec, anyGithubWorkflow, kRepository),
+                HasSubstr("certificate is not from"));
 }
 
 TEST_F(Cosign, MalformedSignatureFieldIsRefused) {

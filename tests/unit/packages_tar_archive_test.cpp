@@ -392,6 +392,18 @@ TEST_F(TarArchiveTest, RefusesASymlinkThatEscapes) {
               "archive entry \"a/b\": symlink target \"../../x\": path leaves the archive");
 }
 
+// Names are checked without unpacking: one that goes through an earlier symlink could land
+// elsewhere than it spells, so it is refused.
+TEST_F(TarArchiveTest, RefusesNamesThatGoThroughASymlink) {
+    std::string chained =
+        TarBuilder().file("otelcol", "x").symlink("a", ".").symlink("a/b", "../etc").finished();
+    EXPECT_EQ(errorFrom(chained), "archive entry \"a/b\": path goes through the symlink \"a\"");
+    std::string target =
+        TarBuilder().file("otelcol", "x").symlink("d", ".").symlink("e", "d/../x").finished();
+    EXPECT_EQ(errorFrom(target),
+              "archive entry \"e\": symlink target \"d/../x\": goes through the symlink \"d\"");
+}
+
 TEST_F(TarArchiveTest, RefusesHostileLinkTargetsFromExtensionHeaders) {
     std::string viaGnu = TarBuilder()
                              .file("otelcol", "x")
@@ -530,6 +542,18 @@ TEST_F(TarArchiveTest, RefusesAnEndlessRunOfExtensionHeaders) {
     tar.file("otelcol", "x");
     EXPECT_EQ(errorFrom(tar.finished()),
               "archive entry \"PaxHeaders/entry\": too many extension headers in a row");
+}
+
+// Extension headers count toward no entry, so they have a budget of their own.
+TEST_F(TarArchiveTest, RefusesExtensionHeadersBeyondTheirBudget) {
+    TarBuilder tar;
+    const std::string padding(1000 * 1000, 'p');
+    for (int i = 0; i < 17; ++i) {
+        tar.pax(paxRecord("comment", padding)).file("f" + std::to_string(i), "x");
+    }
+    tar.file("otelcol", "x");
+    EXPECT_EQ(errorFrom(tar.finished()),
+              "archive entry \"PaxHeaders/entry\": extension headers exceed 16777216 bytes in all");
 }
 
 // ---- Damaged archives ----

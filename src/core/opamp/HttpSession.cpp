@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketImpl.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/URI.h>
 
@@ -120,6 +121,14 @@ std::string basicCredential(const std::string& userColonPassword) {
     return "Basic " + out.str();
 }
 
+void shutdownConnection(Poco::Net::HTTPClientSession& session) {
+    Poco::Net::SocketImpl* socket = session.socket().impl();
+    if (socket != nullptr) {
+        // The plain socket's shutdown, whatever the socket's kind (see the header).
+        socket->Poco::Net::SocketImpl::shutdown();
+    }
+}
+
 void InFlight::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     finished_ = false;
@@ -148,7 +157,7 @@ void InFlight::stopWithin(std::chrono::milliseconds grace) {
     if (session_ != nullptr) {
         try {
             // Shutdown, not close: the I/O thread still owns the descriptor.
-            session_->socket().shutdown();
+            shutdownConnection(*session_);
         } catch (const Poco::Exception&) {
             // Not connected yet: the connect timeout bounds the wait.
         }

@@ -33,6 +33,12 @@ bool credentialsRefused(const Transport::Settings& settings, int httpStatus);
 // An HTTP Basic credential: "Basic " and base64 of "user:password".
 std::string basicCredential(const std::string& userColonPassword);
 
+// From another thread than the one using the session: ends its connection's reads and
+// writes by shutting the TCP socket down. Under TLS the TLS layer is left alone: OpenSSL
+// lets only the thread reading from a connection touch it (an orderly TLS shutdown from
+// here would race with that read).
+void shutdownConnection(Poco::Net::HTTPClientSession& session);
+
 // Lets a transport's close() end an I/O thread that waits on a server which accepted the
 // connection but never answers: the thread says which session it is blocked on, and
 // close() gives it a grace period to finish, then shuts that session's socket down so the

@@ -86,11 +86,17 @@ void Downloader::cancel() {
     if (session_ != nullptr) {
         // A read blocked on a silent server returns now instead of at the timeout.
         try {
-            session_->socket().shutdown();
+            opamp::shutdownConnection(*session_);
         } catch (const Poco::Exception&) {
+            // Not connected yet: the connect timeout bounds the wait.
         }
     }
     wake_.notify_all();
+}
+
+bool Downloader::cancelled() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cancelled_;
 }
 
 void Downloader::throwIfCancelled() {
@@ -129,7 +135,7 @@ void Downloader::waitBeforeRetry(std::chrono::milliseconds delay) {
     }
 }
 
-void Downloader::run(const Request& request,
+bool Downloader::run(const Request& request,
                      const std::function<void(const DownloadProgress&)>& progress) {
     Poco::URI uri(request.url);
     if (uri.getScheme() != "http" && uri.getScheme() != "https") {
@@ -142,7 +148,7 @@ void Downloader::run(const Request& request,
         throwIfCancelled();
         const std::uint64_t before = sizeOf(request.partFile);
         if (attempt(request, progress, lastError) == Attempt::Done) {
-            return;
+            return lengthKnown_;
         }
         // An attempt that got further counts as progress, not as a failure: a flaky network
         // may need many attempts for a big file.
@@ -165,7 +171,7 @@ Downloader::Attempt Downloader::attempt(
     std::string& lastError) {
     std::uint64_t have = sizeOf(request.partFile);
     std::string url = request.url;
-    const std::string offeredHost = Poco::URI(request.url).getHost();
+    const Poco::URI offered(request.url);
     try {
         for (int hop = 0; hop <= kMaxRedirects; ++hop) {
             Poco::URI uri(url);
@@ -183,9 +189,10 @@ Downloader::Attempt Downloader::attempt(
                                        uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
                                        Poco::Net::HTTPMessage::HTTP_1_1);
             get.setHost(uri.getHost(), uri.getPort());
-            // The offer's headers (often credentials) go to the host it named, not to
-            // wherever that host redirects.
-            if (uri.getHost() == offeredHost) {
+            // The offer's headers (often credentials) go to the origin it named, not to
+            // wherever that redirects.
+            if (uri.getScheme() == offered.getScheme() && uri.getHost() == offered.getHost() &&
+                uri.getPort() == offered.getPort()) {
                 for (const auto& [name, value] : request.headers) {
                     get.add(name, value);
                 }
@@ -205,11 +212,16 @@ Downloader::Attempt Downloader::attempt(
                 }
                 Poco::URI next(uri);
                 next.resolve(response.get("Location"));
+                if (uri.getScheme() == "https" && next.getScheme() != "https") {
+                    throw DownloadError("cannot download " + request.url + ": " + url +
+                                        " redirects from https to " + next.toString());
+                }
                 url = next.toString();
                 continue;
             }
             if (status == HTTPResponse::HTTP_REQUESTED_RANGE_NOT_SATISFIABLE && have > 0 &&
                 response.get("Content-Range", "") == "bytes */" + std::to_string(have)) {
+                lengthKnown_ = true;
                 return Attempt::Done;  // an earlier attempt got it all
             }
             if (status == HTTPResponse::HTTP_REQUESTED_RANGE_NOT_SATISFIABLE && have > 0) {
@@ -251,6 +263,11 @@ Downloader::Attempt Downloader::attempt(
             if (!out) {
                 throw DownloadError("cannot write " + request.partFile.string());
             }
+            // As every file in the storage directory: the supervisor's user's alone.
+            std::filesystem::permissions(
+                request.partFile,
+                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                std::filesystem::perm_options::replace);
             std::uint64_t received = offset;
             const auto started = std::chrono::steady_clock::now();
             auto reported = started;
@@ -283,6 +300,13 @@ Downloader::Attempt Downloader::attempt(
                 throw DownloadError("cannot write " + request.partFile.string() +
                                     " (is the disk full?)");
             }
+            throwIfCancelled();
+            if (body.bad()) {
+                // A read failed (the connection broke, a chunk was cut): not the end.
+                lastError = "the connection failed after " + std::to_string(received) + " bytes";
+                return Attempt::Retry;
+            }
+            lengthKnown_ = total > 0;
             if (total > 0 && received < total) {
                 lastError = "the connection ended after " + std::to_string(received) + " of " +
                             std::to_string(total) + " bytes";

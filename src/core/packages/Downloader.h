@@ -66,9 +66,13 @@ class Downloader {
 
     explicit Downloader(Connection connection);
 
-    // Returns once partFile holds the whole file. Throws DownloadError naming the URL and
-    // the cause, or DownloadCancelled. `progress` is called at most every half second.
-    void run(const Request& request, const std::function<void(const DownloadProgress&)>& progress);
+    // Returns once partFile holds the whole file: true when the server said how long the
+    // file is (a connection cut in a body of unknown length looks like its end). Throws
+    // DownloadError naming the URL and the cause, or DownloadCancelled. `progress` is
+    // called at most every half second.
+    bool run(const Request& request, const std::function<void(const DownloadProgress&)>& progress);
+
+    bool cancelled();
 
     // From any thread: run() ends soon with DownloadCancelled.
     void cancel();
@@ -87,6 +91,7 @@ class Downloader {
     std::mutex mutex_;
     std::condition_variable wake_;
     bool cancelled_ = false;
+    bool lengthKnown_ = false;
     Poco::Net::HTTPClientSession* session_ = nullptr;
 };
 

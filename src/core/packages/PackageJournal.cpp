@@ -36,6 +36,15 @@ std::string unhexOrThrow(const YAML::Node& node, const std::string& key) {
     return *bytes;
 }
 
+// Paths in the journal are relative to the packages directory and stay inside it: the
+// supervisor runs and deletes what they name.
+void requireInside(const std::string& path, const std::string& key) {
+    if (path.empty() || path.find("..") != std::string::npos || path.front() == '/' ||
+        path.front() == '\\' || path.find(':') != std::string::npos) {
+        throw std::runtime_error(key + ": not a path inside the packages directory");
+    }
+}
+
 YAML::Node encodeInstalled(const InstalledPackage& p) {
     YAML::Node node;
     node["version"] = p.version;
@@ -52,9 +61,7 @@ InstalledPackage decodeInstalled(const YAML::Node& node, const std::string& key)
     p.version = node["version"].as<std::string>("");
     p.hash = unhexOrThrow(node["hash"], key + ".hash");
     p.path = node["path"].as<std::string>("");
-    if (p.path.empty() || p.path.find("..") != std::string::npos || p.path.front() == '/') {
-        throw std::runtime_error(key + ".path: not a path inside the packages directory");
-    }
+    requireInside(p.path, key + ".path");
     return p;
 }
 
@@ -160,6 +167,9 @@ PackageJournal parseJournal(const std::string& yaml) {
             p.name = pending["name"].as<std::string>("");
             p.step = parseStep(pending["step"].as<std::string>(""));
             p.stagedPath = pending["staged_path"].as<std::string>("");
+            if (!p.stagedPath.empty()) {
+                requireInside(p.stagedPath, "pending.staged_path");
+            }
             p.trials = pending["trials"].as<int>(0);
             journal.pending = p;
         }

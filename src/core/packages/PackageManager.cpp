@@ -14,6 +14,7 @@
 #include "core/opamp/Hex.h"
 #include "core/packages/TarArchive.h"
 #include "core/packages/Version.h"
+#include "platform/fs.h"
 
 namespace opampsup::packages {
 
@@ -37,7 +38,7 @@ class BadPackage : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-std::string sha256Of(const fs::path& file) {
+std::string sha256Of(const fs::path& file, Downloader& cancellation) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         throw std::runtime_error("cannot read " + file.string());
@@ -48,6 +49,9 @@ std::string sha256Of(const fs::path& file) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
         if (in.gcount() > 0) {
             sha.update(buffer.data(), static_cast<unsigned>(in.gcount()));
+        }
+        if (cancellation.cancelled()) {
+            throw DownloadCancelled();
         }
     }
     const Poco::DigestEngine::Digest& digest = sha.digest();
@@ -66,9 +70,10 @@ bool isPlainName(const std::string& name) {
     return true;
 }
 
-// An addon's directory: its name when that is a plain file name, else the name in hex.
+// An addon's directory: its name when that is a plain file name, else "%" and the name in
+// hex. Neither can end in "#staging" or "#old", the names of a swap in progress.
 std::string addonDirectoryName(const std::string& name) {
-    return isPlainName(name) ? name : "x-" + opamp::hex(name);
+    return isPlainName(name) ? name : "%" + opamp::hex(name);
 }
 
 // The file name an addon keeps: the last segment of its URL when plain.
@@ -78,14 +83,113 @@ std::string addonFileName(const std::string& url) {
     return isPlainName(last) ? last : "package";
 }
 
-// What names a package's files and marks it bad: its hash, or its file's when it has none.
+// What names a package's files and marks it bad: its hash (an offer without one is refused).
 std::string packageKey(const pb::PackageAvailable& package) {
-    return package.hash().empty() ? package.file().content_hash() : package.hash();
+    return package.hash();
 }
 
 void removeQuietly(const fs::path& path) {
     std::error_code ec;
     fs::remove_all(path, ec);
+}
+
+// What the worker needs, copied: it never touches the manager's state.
+struct WorkerJob {
+    Downloader::Request request;
+    std::string contentHash;
+    std::string signature;
+    bool topLevel;
+    fs::path agentDirectory;  // packages/agent/<hash>
+    fs::path addonDirectory;  // packages/addons/<name>
+    std::string addonFile;
+    std::string binaryName;
+    std::string archiveMember;
+    bool tarGz;
+};
+
+void throwIfCancelled(Downloader& cancellation) {
+    if (cancellation.cancelled()) {
+        throw DownloadCancelled();
+    }
+}
+
+void stageBinary(const WorkerJob& job) {
+    fs::path staging = job.agentDirectory.string() + "#staging";
+    removeQuietly(staging);
+    fs::create_directories(staging);
+    fs::path binary = staging / job.binaryName;
+    if (job.tarGz) {
+        try {
+            extractMember(
+                job.request.partFile, job.archiveMember, binary,
+                ArchiveLimits{job.request.maxBytes * 4, job.request.maxBytes * 4, 100000});
+        } catch (const ArchiveError& e) {
+            throw BadPackage(std::string("the archive is refused: ") + e.what());
+        }
+    } else {
+        fs::copy_file(job.request.partFile, binary, fs::copy_options::overwrite_existing);
+    }
+    fs::permissions(binary,
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::replace);
+    platform::flushToDisk(binary);
+    removeQuietly(job.agentDirectory);
+    fs::rename(staging, job.agentDirectory);
+}
+
+void stageAddon(const WorkerJob& job) {
+    fs::path staging = job.addonDirectory.string() + "#staging";
+    fs::path old = job.addonDirectory.string() + "#old";
+    removeQuietly(staging);
+    removeQuietly(old);
+    fs::create_directories(staging);
+    fs::copy_file(job.request.partFile, staging / job.addonFile,
+                  fs::copy_options::overwrite_existing);
+    platform::flushToDisk(staging / job.addonFile);
+    if (fs::exists(job.addonDirectory)) {
+        fs::rename(job.addonDirectory, old);
+    }
+    fs::rename(staging, job.addonDirectory);
+    removeQuietly(old);
+}
+
+// Download, check, unpack. Throws BadPackage when the package itself is at fault,
+// DownloadCancelled when stopped (checked between the steps and while hashing).
+void prepareInWorker(const WorkerJob& job, Downloader& downloader,
+                     const SignatureVerifier* verifier,
+                     const std::function<void(const DownloadProgress&)>& progress) {
+    fs::create_directories(job.request.partFile.parent_path());
+    const bool lengthKnown = downloader.run(job.request, progress);
+    if (std::string actual = sha256Of(job.request.partFile, downloader);
+        actual != job.contentHash) {
+        fs::remove(job.request.partFile);
+        std::string what = "the downloaded file's SHA-256 is " + opamp::hex(actual) +
+                           ", not the offered content_hash " + opamp::hex(job.contentHash);
+        // Without a length, a cut connection looks like the end of the file: that is the
+        // network's fault, not the package's.
+        if (!lengthKnown) {
+            throw std::runtime_error(what +
+                                     " (the server sent no length: the download may "
+                                     "have been cut)");
+        }
+        throw BadPackage(what);
+    }
+    throwIfCancelled(downloader);
+    if (verifier != nullptr) {
+        try {
+            verifier->verify(job.request.partFile, job.signature);
+        } catch (const VerificationError& e) {
+            throw BadPackage(std::string("signature check failed: ") + e.what());
+        }
+    }
+    // Nothing installed is touched once stopped: the journal still says where it was.
+    throwIfCancelled(downloader);
+    if (job.topLevel) {
+        stageBinary(job);
+    } else {
+        stageAddon(job);
+    }
 }
 
 }  // namespace
@@ -199,7 +303,15 @@ void PackageManager::report() {
     }
 }
 
+void PackageManager::shutdown() {
+    stopped_ = true;
+    stop();
+}
+
 void PackageManager::onPackagesAvailable(const pb::PackagesAvailable& offer) {
+    if (stopped_) {
+        return;
+    }
     if (!config_.capabilities.acceptsPackages) {
         logger_.warn("Ignored a packages offer: capabilities.accepts_packages is off");
         return;
@@ -267,7 +379,11 @@ void PackageManager::assess(const std::string& name, const pb::PackageAvailable&
                         : "only the package named \"\" may be TopLevel; this one must be Addon");
         return;
     }
-    if (!offered.hash().empty() && offered.hash() == installedHash(name)) {
+    if (offered.hash().empty()) {
+        refuse("the offer has no hash: the package could not be told apart from others");
+        return;
+    }
+    if (offered.hash() == installedHash(name)) {
         status.set_status(pb::PackageStatusEnum_Installed);
         return;
     }
@@ -290,10 +406,20 @@ void PackageManager::assess(const std::string& name, const pb::PackageAvailable&
         return;
     }
     if (topLevel && !config_.agent.package.allowDowngrade) {
-        std::optional<int> order = compareVersions(offered.version(), installedVersion(""));
+        // Not knowing what runs (a collector that never described itself) does not stop an
+        // upgrade, which may be the cure; an offer that cannot be ordered does.
+        const std::string running = installedVersion("");
+        std::optional<int> order = compareVersions(offered.version(), running);
         if (order && *order < 0) {
-            refuse("version " + offered.version() + " is older than the running " +
-                   installedVersion("") + ", and agent.package.allow_downgrade is off");
+            refuse("version " + offered.version() + " is older than the running " + running +
+                   ", and agent.package.allow_downgrade is off");
+            return;
+        }
+        if (!order && !running.empty()) {
+            refuse("cannot tell whether version \"" + offered.version() +
+                   "\" is older than the "
+                   "running " +
+                   running + ", and agent.package.allow_downgrade is off");
             return;
         }
     }
@@ -314,7 +440,7 @@ void PackageManager::removeAddonsNotOffered() {
 }
 
 void PackageManager::startNext() {
-    if (busy_) {
+    if (busy_ || stopped_) {
         return;
     }
     if (deferredOffer_) {
@@ -344,9 +470,24 @@ void PackageManager::resume() {
         return;
     }
     PendingInstall& pending = *journal_.pending;
-    if (offered(pending.name) == nullptr) {
+    const pb::PackageAvailable* package = offered(pending.name);
+    if (!config_.capabilities.acceptsPackages || package == nullptr) {
+        // The config changed since (or the journal lost its offer): nothing goes on.
+        logger_.warn("Dropping an interrupted package install",
+                     {{"package", pending.name},
+                      {"reason", package == nullptr ? "its offer is gone"
+                                                    : "capabilities.accepts_packages is off"}});
         journal_.pending.reset();
         save();
+        startNext();
+        return;
+    }
+    // The config may have changed since (allow_unsigned, allow_downgrade...).
+    assess(pending.name, *package);
+    if (statusOf(pending.name).status() != pb::PackageStatusEnum_InstallPending) {
+        journal_.pending.reset();
+        save();
+        report();
         startNext();
         return;
     }
@@ -413,29 +554,16 @@ void PackageManager::prepare(const std::string& name, const pb::PackageAvailable
     request.maxBytes = config_.agent.package.maxDownloadSizeMib << 20;
     downloader_ = std::make_shared<Downloader>(connection_);
     const config::PackageSettings& settings = config_.agent.package;
-    // What the worker needs, copied: it must not touch the manager's state.
-    struct Job {
-        Downloader::Request request;
-        std::string contentHash;
-        std::string signature;
-        bool topLevel;
-        fs::path agentDirectory;  // packages/agent/<hash>
-        fs::path addonDirectory;  // packages/addons/<name>
-        std::string addonFile;
-        std::string binaryName;
-        std::string archiveMember;
-        bool tarGz;
-    };
-    Job job{request,
-            offered.file().content_hash(),
-            offered.file().signature(),
-            name.empty(),
-            root / kAgentDirectory / hashHex,
-            root / kAddonsDirectory / addonDirectoryName(name),
-            addonFileName(request.url),
-            fs::path(settings.agentBinary).filename().string(),
-            settings.agentBinary,
-            settings.archive == "tar.gz"};
+    WorkerJob job{request,
+                  offered.file().content_hash(),
+                  offered.file().signature(),
+                  name.empty(),
+                  root / kAgentDirectory / hashHex,
+                  root / kAddonsDirectory / addonDirectoryName(name),
+                  addonFileName(request.url),
+                  fs::path(settings.agentBinary).filename().string(),
+                  settings.agentBinary,
+                  settings.archive == "tar.gz"};
     const SignatureVerifier* verifier = verifier_.get();
     auto post = [this, alive = std::weak_ptr<bool>(alive_)](std::function<void()> task) {
         loop_.post([alive, task = std::move(task)] {
@@ -448,61 +576,11 @@ void PackageManager::prepare(const std::string& name, const pb::PackageAvailable
         std::optional<std::string> failure;
         bool bad = false;
         try {
-            fs::create_directories(job.request.partFile.parent_path());
-            downloader->run(
-                job.request, [post, this, generation](const DownloadProgress& progress) {
+            prepareInWorker(
+                job, *downloader, verifier,
+                [post, this, generation](const DownloadProgress& progress) {
                     post([this, generation, progress] { onProgress(generation, progress); });
                 });
-            if (std::string actual = sha256Of(job.request.partFile); actual != job.contentHash) {
-                fs::remove(job.request.partFile);
-                throw BadPackage("the downloaded file's SHA-256 is " + opamp::hex(actual) +
-                                 ", not the offered content_hash " + opamp::hex(job.contentHash));
-            }
-            if (verifier != nullptr) {
-                try {
-                    verifier->verify(job.request.partFile, job.signature);
-                } catch (const VerificationError& e) {
-                    throw BadPackage(std::string("signature check failed: ") + e.what());
-                }
-            }
-            if (job.topLevel) {
-                fs::path staging = job.agentDirectory.string() + ".staging";
-                removeQuietly(staging);
-                fs::create_directories(staging);
-                fs::path binary = staging / job.binaryName;
-                if (job.tarGz) {
-                    try {
-                        extractMember(job.request.partFile, job.archiveMember, binary,
-                                      ArchiveLimits{job.request.maxBytes * 4,
-                                                    job.request.maxBytes * 4, 100000});
-                    } catch (const ArchiveError& e) {
-                        throw BadPackage(std::string("the archive is refused: ") + e.what());
-                    }
-                } else {
-                    fs::copy_file(job.request.partFile, binary,
-                                  fs::copy_options::overwrite_existing);
-                }
-                fs::permissions(binary,
-                                fs::perms::owner_all | fs::perms::group_read |
-                                    fs::perms::group_exec | fs::perms::others_read |
-                                    fs::perms::others_exec,
-                                fs::perm_options::replace);
-                removeQuietly(job.agentDirectory);
-                fs::rename(staging, job.agentDirectory);
-            } else {
-                fs::path staging = job.addonDirectory.string() + ".staging";
-                fs::path old = job.addonDirectory.string() + ".old";
-                removeQuietly(staging);
-                removeQuietly(old);
-                fs::create_directories(staging);
-                fs::copy_file(job.request.partFile, staging / job.addonFile,
-                              fs::copy_options::overwrite_existing);
-                if (fs::exists(job.addonDirectory)) {
-                    fs::rename(job.addonDirectory, old);
-                }
-                fs::rename(staging, job.addonDirectory);
-                removeQuietly(old);
-            }
         } catch (const DownloadCancelled&) {
             return;  // stop(): nothing to report, the journal still says where it was
         } catch (const BadPackage& e) {
@@ -573,15 +651,15 @@ void PackageManager::startTrial() {
                  {{"path", binary.string()},
                   {"healthy_within", config::formatGoDuration(config_.agent.package.healthTimeout)},
                   {"soak_period", config::formatGoDuration(config_.agent.package.soakPeriod)}});
-    collector_.tryExecutable(
-        binary, [this, alive = std::weak_ptr<bool>(alive_)](std::optional<std::string> failure) {
-            if (alive.lock()) {
-                onTrialDone(std::move(failure));
-            }
-        });
+    collector_.tryExecutable(binary, [this, alive = std::weak_ptr<bool>(alive_)](
+                                         std::optional<std::string> failure, bool binaryAtFault) {
+        if (alive.lock()) {
+            onTrialDone(std::move(failure), binaryAtFault);
+        }
+    });
 }
 
-void PackageManager::onTrialDone(std::optional<std::string> failure) {
+void PackageManager::onTrialDone(std::optional<std::string> failure, bool binaryAtFault) {
     if (!journal_.pending || journal_.pending->step != Step::Trial) {
         return;
     }
@@ -591,15 +669,18 @@ void PackageManager::onTrialDone(std::optional<std::string> failure) {
         collector_.useExecutable(activeExecutable());
         removeQuietly(store_.pathOf(stagedPath).parent_path());
         failed(name,
-               "the new collector binary failed its trial (" + *failure +
-                   "); the previous binary runs again",
-               true);
+               (binaryAtFault ? "the new collector binary failed its trial ("
+                              : "the new collector binary could not be tried (") +
+                   *failure + "); the previous binary runs again",
+               binaryAtFault);
         return;
     }
     const pb::PackageAvailable* package = offered(name);
     journal_.previousAgent = journal_.agent;
-    installed(name, InstalledPackage{package->version(), package->hash(), stagedPath});
+    const InstalledPackage binary{package->version(), package->hash(), stagedPath};
+    journal_.agent = binary;
     removeUnusedBinaries();
+    installed(name, binary);
 }
 
 void PackageManager::installed(const std::string& name, const InstalledPackage& package) {

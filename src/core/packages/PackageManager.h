@@ -38,10 +38,12 @@ class PackageManager {
     struct Collector {
         // Put `executable` on trial: stop the collector, learn the new one's description,
         // run it, and call `done` with nullopt once it was healthy through the soak period,
-        // or with the reason it failed. `done` is called exactly once.
-        std::function<void(const std::filesystem::path& executable,
-                           std::function<void(std::optional<std::string> failure)> done)>
-            tryExecutable;
+        // or with the reason it failed and whether the binary is to blame (not when the
+        // collector could not run for another reason, such as a config that does not
+        // compose). `done` is called once, unless the supervisor shuts down first.
+        using TrialDone =
+            std::function<void(std::optional<std::string> failure, bool binaryAtFault)>;
+        std::function<void(const std::filesystem::path& executable, TrialDone done)> tryExecutable;
         // Go back to `executable` after a failed trial, without one.
         std::function<void(const std::filesystem::path& executable)> useExecutable;
         // service.version as the running collector reports it; "" when unknown.
@@ -67,8 +69,9 @@ class PackageManager {
     void resume();
     void onPackagesAvailable(const ::opamp::proto::PackagesAvailable& offer);
     const ::opamp::proto::PackageStatuses& statuses() const { return journal_.statuses; }
-    // Cancels a download or verification in progress and waits for the worker.
-    void stop();
+    // Cancels a download or verification in progress and waits for the worker; then no
+    // offer is taken any more.
+    void shutdown();
 
   private:
     ::opamp::proto::PackageStatus& statusOf(const std::string& name);
@@ -81,7 +84,9 @@ class PackageManager {
     void onProgress(std::uint64_t generation, const DownloadProgress& progress);
     void onPrepared(std::uint64_t generation, std::optional<std::string> failure, bool bad);
     void startTrial();
-    void onTrialDone(std::optional<std::string> failure);
+    void onTrialDone(std::optional<std::string> failure, bool binaryAtFault);
+    // Cancels the worker's download or checks and waits for it.
+    void stop();
     void installed(const std::string& name, const InstalledPackage& package);
     void failed(const std::string& name, const std::string& reason, bool markBad);
     void removeUnusedBinaries() const;
@@ -104,7 +109,8 @@ class PackageManager {
     std::thread worker_;
     std::shared_ptr<Downloader> downloader_;
     std::uint64_t generation_ = 0;
-    bool busy_ = false;  // from the worker's start to the end of the install (trial included)
+    bool busy_ = false;
+    bool stopped_ = false;  // from the worker's start to the end of the install (trial included)
     // An offer that came during a trial, handled when it ends.
     std::optional<::opamp::proto::PackagesAvailable> deferredOffer_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

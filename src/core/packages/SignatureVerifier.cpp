@@ -551,8 +551,9 @@ std::string issuerOf(X509* cert) {
     return rfc2253(X509_get_issuer_name(cert));
 }
 
-// The names a subject may match: the URIs, emails and DNS names of the subjectAltName, then
-// the subject name.
+// The names a subject may match: the URIs, emails and DNS names of the subjectAltName, or
+// the subject name when there are none. A CA may let a requester choose the subject name
+// freely, so it never stands beside the alternative names (as cosign, which uses only them).
 std::vector<std::string> subjectsOf(X509* cert) {
     std::vector<std::string> subjects;
     GeneralNames names(static_cast<GENERAL_NAMES*>(
@@ -567,7 +568,8 @@ std::vector<std::string> subjectsOf(X509* cert) {
         }
     }
     forgetOpenSslErrors();
-    if (std::string name = rfc2253(X509_get_subject_name(cert)); !name.empty()) {
+    if (std::string name = rfc2253(X509_get_subject_name(cert));
+        subjects.empty() && !name.empty()) {
         subjects.push_back(name);
     }
     return subjects;
@@ -742,16 +744,36 @@ class CertificateVerifier final : public SignatureVerifier {
         }
     }
 
+    // A signing certificate says so: code signing in its extended key usage, digital
+    // signatures in its key usage (when it has one), and it is no CA. Otherwise a TLS or
+    // client certificate from the same roots could sign packages.
     static void requireCodeSigning(X509* cert) {
-        bool hasExtendedKeyUsage = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0;
-        if (hasExtendedKeyUsage && (X509_get_extended_key_usage(cert) & XKU_CODE_SIGN) == 0) {
+        const std::uint32_t flags = X509_get_extension_flags(cert);
+        if ((flags & EXFLAG_XKUSAGE) == 0) {
+            throw VerificationError("certificate has no extended key usage (codeSigning needed)");
+        }
+        if ((X509_get_extended_key_usage(cert) & XKU_CODE_SIGN) == 0) {
             throw VerificationError("certificate extended key usage lacks codeSigning");
+        }
+        if ((flags & EXFLAG_KUSAGE) != 0 &&
+            (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0) {
+            throw VerificationError("certificate key usage lacks digitalSignature");
+        }
+        if (X509_check_ca(cert) != 0) {
+            throw VerificationError("certificate is a CA certificate, not a signing one");
         }
     }
 
     void requireIdentity(X509* cert) const {
         std::string issuer = issuerOf(cert);
         std::vector<std::string> subjects = subjectsOf(cert);
+        // std::regex backtracks recursively: a very long name could exhaust the stack.
+        constexpr std::size_t kMaxName = 4096;
+        auto tooLong = [](const std::string& name) { return name.size() > kMaxName; };
+        if (tooLong(issuer) || std::any_of(subjects.begin(), subjects.end(), tooLong)) {
+            throw VerificationError("certificate issuer or subject is longer than " +
+                                    std::to_string(kMaxName) + " bytes");
+        }
         for (const Identity& identity : identities_) {
             if (identity.issuer.matches(issuer) &&
                 std::any_of(subjects.begin(), subjects.end(), [&](const std::string& subject) {
@@ -771,7 +793,10 @@ class CertificateVerifier final : public SignatureVerifier {
         }
         std::optional<std::string> legacy = extensionBytes(cert, kLegacyWorkflowRepositoryOid);
         std::optional<std::string> source = utf8Extension(cert, kSourceRepositoryUriOid);
-        if (legacy == repository_ || source == "https://github.com/" + repository_) {
+        // Each extension present must name the repository: one may not vouch for the other.
+        const bool legacyOk = !legacy || *legacy == repository_;
+        const bool sourceOk = !source || *source == "https://github.com/" + repository_;
+        if ((legacy || source) && legacyOk && sourceOk) {
             return;
         }
         std::string found = source   ? "source repository " + inQuotes(*source)

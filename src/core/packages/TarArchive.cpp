@@ -5,6 +5,8 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -23,6 +25,9 @@ constexpr std::uint64_t kMaxExtensionBytes = 1U << 20;
 // Writers put at most 'L', 'K' and 'x' (and now and then a 'g') before an entry. A longer
 // run is refused so extension headers cannot go on and on without counting as entries.
 constexpr int kMaxExtensionsPerEntry = 8;
+// All extension headers of an archive together: they count toward no entry's size, so they
+// get a budget of their own.
+constexpr std::uint64_t kMaxExtensionBytesInAll = 16U << 20;
 // tar pads the archive with zeros to a whole record (10 KiB by default). The padding is read
 // so that zlib reaches the gzip trailer and verifies its checksum, but only up to this much.
 constexpr std::uint64_t kMaxTrailingBytes = 1U << 20;
@@ -559,6 +564,12 @@ class TarReader {
                                               " bytes exceeds the limit of " +
                                               std::to_string(kMaxExtensionBytes));
         }
+        extensionBytes_ += header.size;
+        if (extensionBytes_ > kMaxExtensionBytesInAll) {
+            throw entryError(header.path, "extension headers exceed " +
+                                              std::to_string(kMaxExtensionBytesInAll) +
+                                              " bytes in all");
+        }
         startData(header);
         std::string data(static_cast<std::size_t>(header.size), '\0');
         readExactly(data.data(), data.size());
@@ -608,6 +619,7 @@ class TarReader {
     GzipSource& source_;
     std::vector<char> scratch_;
     Extensions extensions_;
+    std::uint64_t extensionBytes_ = 0;
     std::string currentName_;
     std::uint64_t dataLeft_ = 0;
     std::uint64_t paddingLeft_ = 0;
@@ -637,7 +649,11 @@ class EntryChecker {
             throw entryError(entry.path, "is a special entry (" + describeType(entry.type) + ")");
         }
         checkSize(entry);
+        checkNotThroughSymlink(entry.path, path);
         checkLinkTarget(entry);
+        if (entry.type == kSymlink) {
+            symlinks_.insert(path);
+        }
         return path;
     }
 
@@ -662,7 +678,19 @@ class EntryChecker {
         totalBytes_ += entry.size;
     }
 
-    static void checkLinkTarget(const Entry& entry) {
+    // Names are checked without unpacking, so a name that goes through an earlier symlink
+    // ("a" -> ".", then "a/b" -> "../x") could mean another place than it spells.
+    void checkNotThroughSymlink(const std::string& raw, const std::string& path) const {
+        std::string prefix;
+        for (std::string_view part : componentsOf(path)) {
+            prefix += prefix.empty() ? std::string(part) : "/" + std::string(part);
+            if (prefix != path && symlinks_.count(prefix) > 0) {
+                throw entryError(raw, "path goes through the symlink " + inQuotes(prefix));
+            }
+        }
+    }
+
+    void checkLinkTarget(const Entry& entry) const {
         if (entry.type != kSymlink && entry.type != kHardLink) {
             return;
         }
@@ -681,14 +709,33 @@ class EntryChecker {
         // entry by its path from the archive root.
         std::vector<std::string_view> base =
             entry.type == kSymlink ? directoryOf(entry.path) : std::vector<std::string_view>{};
-        if (!staysInsideArchive(std::move(base), target)) {
+        if (!staysInsideArchive(base, target)) {
             throw entryError(entry.path, what + ": path leaves the archive");
+        }
+        // Where the target resolves must not go through a symlink either. It may end at one
+        // (a link to a link): that one's own target was checked where it sits.
+        const std::vector<std::string_view> parts = componentsOf(target);
+        for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+            if (parts[i] == "..") {
+                base.pop_back();
+            } else {
+                base.push_back(parts[i]);
+            }
+            std::string resolved;
+            for (std::string_view p : base) {
+                resolved += resolved.empty() ? std::string(p) : "/" + std::string(p);
+            }
+            if (symlinks_.count(resolved) > 0) {
+                throw entryError(entry.path,
+                                 what + ": goes through the symlink " + inQuotes(resolved));
+            }
         }
     }
 
     const ArchiveLimits& limits_;
     std::size_t entries_ = 0;
     std::uint64_t totalBytes_ = 0;
+    std::set<std::string> symlinks_;  // normalized paths of the symlinks seen so far
 };
 
 // ---- Writing ----

@@ -1626,7 +1626,7 @@ void Supervisor::shutdown(std::function<void()> done) {
         trial_.reset();
     }
     if (packages_) {
-        packages_->stop();
+        packages_->shutdown();
     }
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);

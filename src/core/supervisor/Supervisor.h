@@ -117,10 +117,11 @@ class Supervisor {
     // Stops the collector and runs `executable` instead, learning its description first.
     // With `trialDone`, the new binary is on trial (see ExecutableTrial).
     void switchExecutable(const std::filesystem::path& executable,
-                          std::function<void(std::optional<std::string>)> trialDone);
+                          packages::PackageManager::Collector::TrialDone trialDone);
     void afterExecutableSwitch(std::optional<std::string> bootstrapFailure);
     void onTrialHealth(const ::opamp::proto::ComponentHealth& health);
-    void endTrial(std::optional<std::string> failure);
+    // `binaryAtFault` is false when the collector could not run for another reason.
+    void endTrial(std::optional<std::string> failure, bool binaryAtFault = true);
     void applyDeferredRemoteConfig();
     void startStatusServer();
     localstatus::StatusSnapshot statusSnapshot() const;
@@ -227,7 +228,7 @@ class Supervisor {
     // A new collector binary on trial: it must report healthy within
     // agent.package.health_timeout and stay healthy for agent.package.soak_period.
     struct ExecutableTrial {
-        std::function<void(std::optional<std::string>)> done;
+        packages::PackageManager::Collector::TrialDone done;
         EventLoop::TimerId timer{};
         bool launched = false;            // the trial collector (not the bootstrap) was started
         bool collectorConnected = false;  // and it connected

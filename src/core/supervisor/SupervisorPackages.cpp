@@ -34,7 +34,7 @@ void Supervisor::startPackageManager() {
     };
     packages::PackageManager::Collector collector;
     collector.tryExecutable = [this](const std::filesystem::path& executable,
-                                     std::function<void(std::optional<std::string>)> done) {
+                                     packages::PackageManager::Collector::TrialDone done) {
         switchExecutable(executable, std::move(done));
     };
     collector.useExecutable = [this](const std::filesystem::path& executable) {
@@ -82,12 +82,20 @@ std::string Supervisor::runningCollectorVersion() const {
 }
 
 void Supervisor::switchExecutable(const std::filesystem::path& executable,
-                                  std::function<void(std::optional<std::string>)> trialDone) {
+                                  packages::PackageManager::Collector::TrialDone trialDone) {
     if (phase_ == Phase::ShuttingDown) {
         return;  // the journal remembers the trial; the next start takes it up
     }
+    if (!trialDone && executable == executable_ && !switchingExecutable_) {
+        return;  // already the binary in use (a trial that never switched)
+    }
+    if (trialDone && stoppedForEmptyConfig_) {
+        // Nothing would run to be judged; the server may offer the package again later.
+        trialDone("the remote config asks for no collector, so it could not be tried", false);
+        return;
+    }
+    // One change at a time: a remote config being applied is judged first.
     if (applying_ || validatingHash_ || phase_ != Phase::Running || switchingExecutable_) {
-        // One change at a time: a remote config being applied is judged first.
         loop_.postAfter(kSwitchRetry, [this, executable, trialDone = std::move(trialDone),
                                        alive = std::weak_ptr<bool>(alive_)]() mutable {
             if (alive.lock()) {
@@ -149,9 +157,18 @@ void Supervisor::afterExecutableSwitch(std::optional<std::string> bootstrapFailu
     if (bootstrapFailure) {
         reportHealth(false, "StatusRecoverableError", "bootstrap failed: " + *bootstrapFailure);
     }
-    runCollector(Relaunch::Restart);
     if (trial_) {
-        trial_->launched = true;
+        trial_->launched = true;  // a failure to start now is the binary's
+    }
+    runCollector(Relaunch::Restart);
+    if (trial_ && !commander_->running()) {
+        // Not started, and not for the binary's sake: the config did not compose or breaks
+        // a restriction (runCollector reported it).
+        endTrial("the collector's config could not be composed, so the binary could not run",
+                 false);
+        return;
+    }
+    if (trial_) {
         trial_->timer = loop_.postAfter(
             config_.agent.package.healthTimeout, [this, alive = std::weak_ptr<bool>(alive_)] {
                 if (!alive.lock() || !trial_ || trial_->soaking) {
@@ -196,7 +213,7 @@ void Supervisor::onTrialHealth(const pb::ComponentHealth& health) {
                                     });
 }
 
-void Supervisor::endTrial(std::optional<std::string> failure) {
+void Supervisor::endTrial(std::optional<std::string> failure, bool binaryAtFault) {
     ExecutableTrial trial = std::move(*trial_);
     trial_.reset();
     loop_.cancel(trial.timer);
@@ -207,7 +224,7 @@ void Supervisor::endTrial(std::optional<std::string> failure) {
                      {{"executable", executable_.string()}});
     }
     // On failure the package manager asks for the previous binary (switchExecutable).
-    trial.done(std::move(failure));
+    trial.done(std::move(failure), binaryAtFault);
     applyDeferredRemoteConfig();
 }
 

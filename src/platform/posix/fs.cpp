@@ -93,6 +93,18 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
     }
 }
 
+void flushToDisk(const std::filesystem::path& file) {
+    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+        fail("cannot flush", file);
+    }
+    std::filesystem::path directory = file.parent_path().empty() ? "." : file.parent_path();
+    Fd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0 || ::fsync(dir.get()) != 0) {
+        fail("cannot flush directory", directory);
+    }
+}
+
 void createPrivateDirectory(const std::filesystem::path& directory) {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);

@@ -60,6 +60,22 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
     }
 }
 
+void flushToDisk(const std::filesystem::path& file) {
+    // FlushFileBuffers needs write access; the directory entry needs no separate flush.
+    HANDLE handle = ::CreateFileW(file.c_str(), GENERIC_WRITE, FILE_SHARE_READ, nullptr,
+                                  OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+    if (handle == INVALID_HANDLE_VALUE) {
+        fail("cannot open", file);
+    }
+    if (!::FlushFileBuffers(handle)) {
+        DWORD error = ::GetLastError();
+        ::CloseHandle(handle);
+        ::SetLastError(error);
+        fail("cannot flush", file);
+    }
+    ::CloseHandle(handle);
+}
+
 void createPrivateDirectory(const std::filesystem::path& directory) {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
