@@ -75,6 +75,7 @@ pids+=($!)
 
 admin="http://127.0.0.1:$admin_port/api"
 echo "demo: opamp-devserver on ws://127.0.0.1:$opamp_port/v1/opamp, admin API $admin/agents"
+echo "demo: web page http://127.0.0.1:$admin_port/ (agents, health, configs; push a config)"
 echo "demo: supervisor log $work/supervisor.log, collector output $work/storage/agent.log"
 echo "demo: push a config:  curl -s -X POST $admin/agents/all/config -d @$work/remote-config.json"
 echo "demo: restart it:     curl -s -X POST $admin/agents/all/restart        (Ctrl-C to stop)"

@@ -11,6 +11,8 @@ packages=(
     # The installer tests: build and check the deb and rpm, verify the systemd unit, check
     # the WiX and launchd sources.
     lintian rpm systemd adduser init-system-helpers libxml2-utils wixl msitools libplist-utils
+    # The dev server's web page test drives a headless browser.
+    chromium
 )
 
 missing=()

@@ -18,6 +18,7 @@
 
 #include "DevServer.h"
 #include "Json.h"
+#include "WebPage.h"
 #include "core/opamp/Hex.h"
 
 namespace opampsup::devserver {
@@ -90,6 +91,10 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
         Poco::StreamCopier::copyToString(request.stream(), body);
         try {
             Poco::URI uri(request.getURI());
+            if (isPageRequest(request.getMethod(), uri.getPath())) {
+                sendPage(request.getMethod(), response);
+                return;
+            }
             std::vector<std::string> path;
             Poco::StringTokenizer parts(uri.getPath(), "/",
                                         Poco::StringTokenizer::TOK_IGNORE_EMPTY);
@@ -108,6 +113,30 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
     }
 
   private:
+    // The web page lives at the listener's root, beside the API it calls.
+    static bool isPageRequest(const std::string& method, const std::string& path) {
+        return (method == "GET" || method == "HEAD") && (path == "/" || path == "/index.html");
+    }
+
+    // The page loads nothing from elsewhere, and the policy makes sure it never does: only
+    // its own inline style and script, and requests to this listener.
+    static void sendPage(const std::string& method, Poco::Net::HTTPServerResponse& response) {
+        const std::string& page = webPage();
+        response.setStatusAndReason(HTTPResponse::HTTP_OK);
+        response.setContentType("text/html; charset=utf-8");
+        response.set("Cache-Control", "no-store");
+        response.set("X-Content-Type-Options", "nosniff");
+        response.set("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                     "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'none'");
+        response.setContentLength(static_cast<std::streamsize>(page.size()));
+        std::ostream& out = response.send();
+        if (method != "HEAD") {
+            out << page;
+        }
+    }
+
     static void reply(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
                       const std::string& json) {
         response.setStatusAndReason(status);

@@ -3,6 +3,8 @@
 // The dev server's JSON admin API (plain HTTP, loopback by default). Agents are named by
 // their instance UID in canonical text form; `all` names every known agent.
 //
+//   GET    /  (or /index.html)                  the web page (WebPage.h), which uses the
+//                                               routes below
 //   GET    /api/agents                          agents and their last reported state
 //   GET    /api/agents/{uid}                    one agent
 //   GET    /api/messages[?agent=UID&since=N]    the record of messages, both directions

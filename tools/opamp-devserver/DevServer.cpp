@@ -496,6 +496,11 @@ std::string DevServer::adminUrl() const {
     return "http://" + host + ":" + std::to_string(adminPort()) + "/api";
 }
 
+std::string DevServer::pageUrl() const {
+    const std::string api = adminUrl();
+    return api.substr(0, api.size() - std::string("/api").size()) + "/";
+}
+
 void DevServer::requireAuthorization(std::set<std::string> accepted) {
     std::lock_guard<std::mutex> lock(authMutex_);
     acceptedAuthorization_ = std::move(accepted);

@@ -76,6 +76,8 @@ class DevServer {
     // ws://, wss://, http:// or https:// URL of the OpAMP endpoint.
     std::string endpoint(bool websocket) const;
     std::string adminUrl() const;
+    // The web page on the admin listener.
+    std::string pageUrl() const;
 
     AgentRegistry& agents() { return agents_; }
     bool stopping() const { return stopping_; }

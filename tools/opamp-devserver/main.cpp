@@ -23,8 +23,8 @@ void onSignal(int) {
 constexpr const char* kUsage = R"(usage: opamp-devserver [options]
 
 Serves OpAMP over WebSocket and HTTP on one port (path /v1/opamp) and a JSON admin API on a
-second port. Both bind to loopback unless told otherwise; the admin API has no
-authentication, so keep it on loopback.
+second port, with a web page at its root. Both bind to loopback unless told otherwise; the
+admin API has no authentication, so keep it on loopback.
 
   --listen HOST:PORT        OpAMP listener (default 127.0.0.1:4320; port 0 picks one)
   --admin-listen HOST:PORT  admin API listener (default 127.0.0.1:4321)
@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
               << "  OpAMP:     " << server.endpoint(true) << "  and  " << server.endpoint(false)
               << "\n"
               << "  admin API: " << server.adminUrl() << "/agents\n"
+              << "  web page:  " << server.pageUrl() << "\n"
               << std::flush;
     while (!g_stop) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
