@@ -26,10 +26,12 @@
 #include "SupervisorE2e.h"
 #include "core/opamp/Hex.h"
 #include "core/remoteconfig/RemoteConfigFiles.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/NotifySocket.h"
 #include "support/TempDir.h"
+#include "support/TestOtlpReceiver.h"
 #include "support/TestPki.h"
 #include "support/TestTokenServer.h"
 
@@ -226,6 +228,53 @@ TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorag
     EXPECT_TRUE(server_.waitForAgent(uid, [](const Poco::JSON::Object& agent) {
         return agent.getValue<bool>("connected") && agent.getValue<int>("message_count") > 2;
     })) << "the restarted supervisor speaks for the same instance UID";
+}
+
+// telemetry.logs.processors: the supervisor's own log records reach an OTLP/HTTP backend,
+// with the configured resource, up to the last one before it exits.
+TEST_F(SupervisorE2e, OwnLogsAreExportedOverOtlp) {
+    testing::TestOtlpReceiver backend;
+    collectorConfig();
+    auto config = supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n", standinAgent(),
+        "telemetry:\n  logs:\n    processors:\n      - batch:\n          schedule_delay: 100\n"
+        "          exporter:\n            otlp:\n              protocol: http/protobuf\n"
+        "              endpoint: " +
+            backend.origin() +
+            "\n  resource:\n    attributes: [{name: deployment.environment, value: e2e}]\n");
+    auto supervisor = startSupervisor(config);
+    auto exported = [&] {
+        std::vector<std::string> bodies;
+        for (const auto& request : backend.requests()) {
+            ::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest message;
+            if (request.path != "/v1/logs" || !message.ParseFromString(request.body)) {
+                ADD_FAILURE() << "not an OTLP logs export: " << request.path;
+                continue;
+            }
+            for (const auto& resource : message.resource_logs()) {
+                std::map<std::string, std::string> attrs;
+                for (const auto& kv : resource.resource().attributes()) {
+                    attrs[kv.key()] = kv.value().string_value();
+                }
+                EXPECT_EQ(attrs["service.name"], "opamp-supervisor");
+                EXPECT_EQ(attrs["deployment.environment"], "e2e");
+                for (const auto& scope : resource.scope_logs()) {
+                    for (const auto& record : scope.log_records()) {
+                        bodies.push_back(record.body().string_value());
+                    }
+                }
+            }
+        }
+        return bodies;
+    };
+    ASSERT_TRUE(waitUntil([&] {
+        auto bodies = exported();
+        return std::find(bodies.begin(), bodies.end(), "Collector started") != bodies.end();
+    })) << logOf(*supervisor);
+    EXPECT_THAT(exported(), ::testing::Contains("Supervisor configuration loaded"));
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(), 0);
+    EXPECT_THAT(exported(), ::testing::Contains("Shutdown complete"));
 }
 
 // S10: a collector that never connects (here a program without the opamp extension) gives

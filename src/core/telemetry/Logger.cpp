@@ -60,6 +60,17 @@ class LogSinks {
         }
     }
 
+    void setTap(std::function<void(const LogRecord&)> tap) {
+        std::lock_guard<std::mutex> lock(tapMutex_);
+        tap_ = std::make_shared<const std::function<void(const LogRecord&)>>(std::move(tap));
+    }
+
+    // The tap in force, or null; called outside the lock so a tap may log itself.
+    std::shared_ptr<const std::function<void(const LogRecord&)>> tap() const {
+        std::lock_guard<std::mutex> lock(tapMutex_);
+        return tap_ && *tap_ ? tap_ : nullptr;
+    }
+
   private:
     static std::vector<Output> open(const std::vector<std::string>& paths) {
         std::vector<Output> outputs;
@@ -96,6 +107,8 @@ class LogSinks {
 
     LoggerOptions options_;
     std::mutex mutex_;
+    mutable std::mutex tapMutex_;
+    std::shared_ptr<const std::function<void(const LogRecord&)>> tap_;
     std::vector<Output> outputs_;
     std::vector<Output> errorOutputs_;
 };
@@ -244,8 +257,20 @@ void Logger::log(LogLevel level, std::string_view message, std::vector<LogField>
         return;
     }
     const LoggerOptions& options = sinks_->options();
-    sinks_->write(
-        formatLogRecord(options.encoding, options.clock(), level, name_, message, fields));
+    const auto when = options.clock();
+    sinks_->write(formatLogRecord(options.encoding, when, level, name_, message, fields));
+    if (auto tap = sinks_->tap()) {
+        LogRecord record{when, level, name_, redactUrl(message), {}};
+        record.fields.reserve(fields.size());
+        for (const LogField& f : fields) {
+            record.fields.push_back({f.key, redactValue(f)});
+        }
+        (*tap)(record);
+    }
+}
+
+void Logger::setRecordTap(std::function<void(const LogRecord&)> tap) const {
+    sinks_->setTap(std::move(tap));
 }
 
 void Logger::flush() const {

@@ -39,6 +39,15 @@ struct LoggerOptions {
     std::function<std::chrono::system_clock::time_point()> clock;
 };
 
+// A record as the outputs get it, secrets redacted: for exporters of the supervisor's logs.
+struct LogRecord {
+    std::chrono::system_clock::time_point when;
+    LogLevel level = LogLevel::Info;
+    std::string logger;
+    std::string message;
+    std::vector<LogField> fields;
+};
+
 class LogSinks;
 
 class Logger {
@@ -68,6 +77,11 @@ class Logger {
 
     // Flushes every output; called at shutdown.
     void flush() const;
+
+    // Every record logged from now on through any logger of this set is also handed to
+    // `tap`, on the logging thread: it must not block. One tap at a time; an empty function
+    // removes it.
+    void setRecordTap(std::function<void(const LogRecord&)> tap) const;
 
   private:
     Logger(std::shared_ptr<LogSinks> sinks, std::string name);

@@ -1,0 +1,85 @@
+#pragma once
+
+// Exports the supervisor's own log records over OTLP/HTTP, as telemetry.logs.processors ask
+// (a batch or simple processor with an otlp exporter). Records are taken on the logging
+// thread into a bounded buffer (what does not fit is dropped and counted) and batched by a
+// thread of the exporter's own into ExportLogsServiceRequests for the sender.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/otlp/OtlpSender.h"
+#include "core/telemetry/Logger.h"
+
+namespace opampsup::otlp {
+
+// The otelconf batch processor's settings (a simple processor: batches of one, no delay).
+struct BatchSettings {
+    std::chrono::milliseconds scheduleDelay{1000};
+    std::size_t maxQueueSize = 2048;
+    std::size_t maxExportBatchSize = 512;
+};
+
+// telemetry.resource: the attributes every record carries; service.name defaults to
+// opamp-supervisor.
+struct ResourceSettings {
+    std::vector<std::pair<std::string, std::string>> attributes;
+    std::string schemaUrl;
+    std::vector<std::string> ignored;  // keys read but not acted on, for the start-up log
+};
+
+class LogExporter {
+  public:
+    LogExporter(std::unique_ptr<OtlpSender> sender, ResourceSettings resource, BatchSettings batch);
+    ~LogExporter();
+    LogExporter(const LogExporter&) = delete;
+    LogExporter& operator=(const LogExporter&) = delete;
+
+    // Any thread; never blocks on the network.
+    void add(const telemetry::LogRecord& record);
+    // Exports what is buffered, then gives the sender `grace` to deliver it.
+    void shutdown(std::chrono::milliseconds grace);
+    std::uint64_t droppedRecords() const;
+    const OtlpSender& sender() const { return *sender_; }
+
+  private:
+    void run();
+    std::string request(std::vector<telemetry::LogRecord> records) const;
+
+    std::unique_ptr<OtlpSender> sender_;
+    ResourceSettings resource_;
+    BatchSettings batch_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<telemetry::LogRecord> buffer_;
+    std::uint64_t dropped_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// The supervisor's log records exported through every configured processor, for as long
+// as this lives: a tap on the logger fans each record out to the exporters.
+class OwnLogExport {
+  public:
+    OwnLogExport(const telemetry::Logger& logger,
+                 std::vector<std::unique_ptr<LogExporter>> exporters);
+    // Removes the tap, exports what is buffered and gives the backends a moment for it.
+    ~OwnLogExport();
+    OwnLogExport(const OwnLogExport&) = delete;
+    OwnLogExport& operator=(const OwnLogExport&) = delete;
+
+  private:
+    telemetry::Logger logger_;
+    // Shared with the tap: a record being logged on another thread as the tap is removed
+    // still finds the exporters.
+    std::shared_ptr<std::vector<std::unique_ptr<LogExporter>>> exporters_;
+};
+
+}  // namespace opampsup::otlp

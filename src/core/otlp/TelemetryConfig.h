@@ -1,0 +1,45 @@
+#pragma once
+
+// Reads the parts of the `telemetry` section that configure OTLP export of the supervisor's
+// own telemetry, in the declarative configuration format (otelconf) the Go supervisor reads:
+//
+//   telemetry:
+//     logs:
+//       processors:
+//         - batch:                       # or simple
+//             schedule_delay: 1000       # ms
+//             exporter:
+//               otlp:
+//                 protocol: http/protobuf
+//                 endpoint: https://backend:4318    # "/v1/logs" is added to a bare origin
+//                 headers: [{name: api-key, value: ...}]
+//                 compression: gzip      # or none
+//     resource:
+//       attributes: [{name: deployment.environment, value: prod}]
+//
+// Only OTLP over HTTP with protobuf is exported; anything else is refused at start with the
+// key that asks for it.
+
+#include <string>
+#include <vector>
+
+#include "core/config/SupervisorConfig.h"
+#include "core/opamp/Proxy.h"
+#include "core/otlp/LogExporter.h"
+#include "core/otlp/OtlpSender.h"
+
+namespace opampsup::otlp {
+
+struct LogProcessorSettings {
+    OtlpTarget target;
+    BatchSettings batch;
+};
+
+// Throws std::runtime_error naming the key (telemetry.logs.processors[0].batch...).
+std::vector<LogProcessorSettings> readLogProcessors(const config::TelemetrySettings& telemetry,
+                                                    const opamp::EnvLookup& env);
+
+// Throws std::runtime_error naming the key.
+ResourceSettings readResource(const config::TelemetrySettings& telemetry);
+
+}  // namespace opampsup::otlp
