@@ -27,6 +27,8 @@
 #include "core/opamp/Hex.h"
 #include "core/remoteconfig/RemoteConfigFiles.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/NotifySocket.h"
@@ -230,32 +232,50 @@ TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorag
     })) << "the restarted supervisor speaks for the same instance UID";
 }
 
-// telemetry.logs.processors: the supervisor's own log records reach an OTLP/HTTP backend,
-// with the configured resource, up to the last one before it exits.
-TEST_F(SupervisorE2e, OwnLogsAreExportedOverOtlp) {
+// telemetry: the supervisor's own log records, metrics and spans reach an OTLP/HTTP
+// backend, with the configured resource, the logs up to the last record before it exits.
+TEST_F(SupervisorE2e, OwnTelemetryIsExportedOverOtlp) {
     testing::TestOtlpReceiver backend;
     collectorConfig();
-    auto config = supervisorConfig(
-        server_.endpoint("ws"), "  reports_health: true\n", standinAgent(),
-        "telemetry:\n  logs:\n    processors:\n      - batch:\n          schedule_delay: 100\n"
-        "          exporter:\n            otlp:\n              protocol: http/protobuf\n"
+    const std::string exporter =
+        "            otlp:\n              protocol: http/protobuf\n"
         "              endpoint: " +
-            backend.origin() +
-            "\n  resource:\n    attributes: [{name: deployment.environment, value: e2e}]\n");
+        backend.origin() + "\n";
+    auto config = supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n  accepts_remote_config: true\n",
+        standinAgent(),
+        "telemetry:\n  logs:\n    processors:\n      - batch:\n          schedule_delay: 100\n"
+        "          exporter:\n" +
+            exporter +
+            "  metrics:\n    readers:\n      - periodic:\n          interval: 200\n"
+            "          exporter:\n" +
+            exporter + "  traces:\n    processors:\n      - simple:\n          exporter:\n" +
+            exporter +
+            "  resource:\n    attributes: [{name: deployment.environment, value: e2e}]\n");
     auto supervisor = startSupervisor(config);
-    auto exported = [&] {
+    auto requestsTo = [&](const std::string& path) {
         std::vector<std::string> bodies;
         for (const auto& request : backend.requests()) {
-            ::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest message;
-            if (request.path != "/v1/logs" || !message.ParseFromString(request.body)) {
-                ADD_FAILURE() << "not an OTLP logs export: " << request.path;
-                continue;
+            if (request.path == path) {
+                bodies.push_back(request.body);
             }
+        }
+        return bodies;
+    };
+    auto resourceOf = [](const auto& resource) {
+        std::map<std::string, std::string> attrs;
+        for (const auto& kv : resource.attributes()) {
+            attrs[kv.key()] = kv.value().string_value();
+        }
+        return attrs;
+    };
+    auto logBodies = [&] {
+        std::vector<std::string> bodies;
+        for (const std::string& body : requestsTo("/v1/logs")) {
+            ::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest message;
+            EXPECT_TRUE(message.ParseFromString(body));
             for (const auto& resource : message.resource_logs()) {
-                std::map<std::string, std::string> attrs;
-                for (const auto& kv : resource.resource().attributes()) {
-                    attrs[kv.key()] = kv.value().string_value();
-                }
+                auto attrs = resourceOf(resource.resource());
                 EXPECT_EQ(attrs["service.name"], "opamp-supervisor");
                 EXPECT_EQ(attrs["deployment.environment"], "e2e");
                 for (const auto& scope : resource.scope_logs()) {
@@ -267,14 +287,116 @@ TEST_F(SupervisorE2e, OwnLogsAreExportedOverOtlp) {
         }
         return bodies;
     };
+    auto connectedAndSending = [&] {
+        auto bodies = requestsTo("/v1/metrics");
+        for (auto it = bodies.rbegin(); it != bodies.rend(); ++it) {
+            ::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest message;
+            EXPECT_TRUE(message.ParseFromString(*it));
+            std::map<std::string, std::int64_t> values;
+            for (const auto& resource : message.resource_metrics()) {
+                for (const auto& scope : resource.scope_metrics()) {
+                    for (const auto& metric : scope.metrics()) {
+                        for (const auto& point : metric.has_sum() ? metric.sum().data_points()
+                                                                  : metric.gauge().data_points()) {
+                            std::string key = metric.name();
+                            for (const auto& kv : point.attributes()) {
+                                key += "." + kv.value().string_value();
+                            }
+                            values[key] = point.as_int();
+                        }
+                    }
+                }
+            }
+            return values["opampsupervisor.opamp.connected"] == 1 &&
+                   values["opampsupervisor.opamp.messages.sent"] > 0 &&
+                   values["opampsupervisor.opamp.messages.received"] > 0 &&
+                   values["opampsupervisor.collector.healthy"] == 1;
+        }
+        return false;
+    };
+    auto spanNames = [&] {
+        std::vector<std::string> names;
+        for (const std::string& body : requestsTo("/v1/traces")) {
+            ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest message;
+            EXPECT_TRUE(message.ParseFromString(body));
+            for (const auto& resource : message.resource_spans()) {
+                for (const auto& scope : resource.scope_spans()) {
+                    for (const auto& span : scope.spans()) {
+                        names.push_back(span.name());
+                    }
+                }
+            }
+        }
+        return names;
+    };
     ASSERT_TRUE(waitUntil([&] {
-        auto bodies = exported();
+        auto bodies = logBodies();
         return std::find(bodies.begin(), bodies.end(), "Collector started") != bodies.end();
     })) << logOf(*supervisor);
-    EXPECT_THAT(exported(), ::testing::Contains("Supervisor configuration loaded"));
+    EXPECT_THAT(logBodies(), ::testing::Contains("Supervisor configuration loaded"));
+    EXPECT_TRUE(waitUntil(connectedAndSending)) << "no metrics of a connected, healthy agent";
+    EXPECT_TRUE(waitUntil([&] {
+        return !spanNames().empty() && spanNames().front() == "GetBootstrapInfo";
+    })) << "no bootstrap span";
+
+    // A remote config: onMessage, and under it processRemoteConfigMessage until APPLIED.
+    const std::string uid = instanceUid();
+    server_.pushConfig(uid, "", readFile(dir_.path() / "collector.yaml"));
+    auto spanNamed = [&](const std::string& name) {
+        std::optional<::opentelemetry::proto::trace::v1::Span> found;
+        for (const std::string& body : requestsTo("/v1/traces")) {
+            ::opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest message;
+            EXPECT_TRUE(message.ParseFromString(body));
+            for (const auto& resource : message.resource_spans()) {
+                for (const auto& scope : resource.scope_spans()) {
+                    for (const auto& span : scope.spans()) {
+                        if (span.name() == name) {
+                            found = span;
+                        }
+                    }
+                }
+            }
+        }
+        return found;
+    };
+    ASSERT_TRUE(waitUntil([&] { return spanNamed("processRemoteConfigMessage").has_value(); }))
+        << logOf(*supervisor);
+    auto apply = *spanNamed("processRemoteConfigMessage");
+    auto message = spanNamed("onMessage");
+    ASSERT_TRUE(message);
+    EXPECT_EQ(apply.parent_span_id(), message->span_id());
+    EXPECT_EQ(apply.trace_id(), message->trace_id());
+    EXPECT_NE(apply.status().code(), ::opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
     supervisor->signal(SIGTERM);
     ASSERT_EQ(supervisor->waitExit(), 0);
-    EXPECT_THAT(exported(), ::testing::Contains("Shutdown complete"));
+    EXPECT_THAT(logBodies(), ::testing::Contains("Shutdown complete"));
+}
+
+// An OTLP backend that is down changes nothing for the supervisor: the collector runs and
+// reports, and the exit is not held up for long.
+TEST_F(SupervisorE2e, AnOtlpBackendThatIsDownChangesNothing) {
+    std::string gone;
+    {
+        testing::TestOtlpReceiver backend;
+        gone = backend.origin();
+    }
+    collectorConfig();
+    const std::string exporter =
+        "            otlp:\n              endpoint: " + gone + "\n              timeout: 1000\n";
+    auto config = supervisorConfig(
+        server_.endpoint("ws"), "  reports_health: true\n", standinAgent(),
+        "telemetry:\n  logs:\n    processors:\n      - simple:\n          exporter:\n" + exporter +
+            "  metrics:\n    readers:\n      - periodic:\n          interval: 100\n"
+            "          exporter:\n" +
+            exporter);
+    auto supervisor = startSupervisor(config);
+    ASSERT_FALSE(healthyAgent(*supervisor).empty());
+    ASSERT_TRUE(waitUntil([&] { return dataLines() >= 3; })) << logOf(*supervisor);
+    const auto stopping = std::chrono::steady_clock::now();
+    supervisor->signal(SIGTERM);
+    ASSERT_EQ(supervisor->waitExit(std::chrono::seconds(20)), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(10));
+    EXPECT_THAT(logOf(*supervisor), HasSubstr("OTLP export to " + gone));
 }
 
 // S10: a collector that never connects (here a program without the opamp extension) gives

@@ -2,6 +2,7 @@
 // the wire, retries, a backend that is down, and the config that sets it up.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,9 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "core/otlp/LogExporter.h"
+#include "core/otlp/MetricExporter.h"
 #include "core/otlp/OtlpSender.h"
 #include "core/otlp/TelemetryConfig.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "support/ChildRun.h"
 #include "support/TempDir.h"
 #include "support/TestOtlpReceiver.h"
@@ -196,6 +199,74 @@ TEST(LogExport, AFullBufferDropsAndCounts) {
     EXPECT_EQ(exporter.droppedRecords(), 3U);
 }
 
+// The values a metric request carries, by "name" or "name{key=value}".
+std::map<std::string, std::int64_t> valuesIn(const std::string& body) {
+    ::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest request;
+    EXPECT_TRUE(request.ParseFromString(body));
+    std::map<std::string, std::int64_t> out;
+    for (const auto& resource : request.resource_metrics()) {
+        for (const auto& scope : resource.scope_metrics()) {
+            for (const auto& metric : scope.metrics()) {
+                const auto& points =
+                    metric.has_sum() ? metric.sum().data_points() : metric.gauge().data_points();
+                if (metric.has_sum()) {
+                    EXPECT_TRUE(metric.sum().is_monotonic()) << metric.name();
+                    EXPECT_EQ(
+                        metric.sum().aggregation_temporality(),
+                        ::opentelemetry::proto::metrics::v1::AGGREGATION_TEMPORALITY_CUMULATIVE);
+                }
+                for (const auto& point : points) {
+                    std::string key = metric.name();
+                    for (const auto& kv : point.attributes()) {
+                        key += "{" + kv.key() + "=" + kv.value().string_value() + "}";
+                    }
+                    out[key] = point.as_int();
+                }
+            }
+        }
+    }
+    return out;
+}
+
+TEST(MetricExport, EachIntervalAndAtShutdownTheValuesAreExported) {
+    testing::TestOtlpReceiver receiver;
+    auto metrics = std::make_shared<telemetry::OwnMetrics>();
+    metrics->collectorHealthy = true;
+    metrics->collectorStarts = 3;
+    metrics->configsApplied = 2;
+    metrics->configsFailed = 1;
+    metrics->opampConnected = true;
+    metrics->opampConnects = 1;
+    metrics->messagesSent = 7;
+    metrics->messagesReceived = 5;
+    metrics->packagesFailed = 1;
+    OtlpTarget target = targetFor(receiver);
+    target.url = receiver.origin() + "/v1/metrics";
+    MetricExporter exporter(std::make_unique<OtlpSender>(target, quick(), nullptr),
+                            ResourceSettings{{{"service.name", "opamp-supervisor"}}, "", {}},
+                            metrics, std::chrono::milliseconds(50));
+    ASSERT_TRUE(waitUntil([&] { return receiver.requests().size() >= 2; }));
+    auto first = valuesIn(receiver.requests()[0].body);
+    EXPECT_EQ(first, (std::map<std::string, std::int64_t>{
+                         {"opampsupervisor.collector.healthy", 1},
+                         {"opampsupervisor.collector.restarts", 2},
+                         {"opampsupervisor.config.applies{outcome=applied}", 2},
+                         {"opampsupervisor.config.applies{outcome=failed}", 1},
+                         {"opampsupervisor.opamp.connected", 1},
+                         {"opampsupervisor.opamp.reconnects", 0},
+                         {"opampsupervisor.opamp.messages{direction=sent}", 7},
+                         {"opampsupervisor.opamp.messages{direction=received}", 5},
+                         {"opampsupervisor.package.installs{outcome=installed}", 0},
+                         {"opampsupervisor.package.installs{outcome=failed}", 1}}));
+    metrics->messagesSent = 9;
+    metrics->collectorHealthy = false;
+    exporter.shutdown(std::chrono::seconds(2));
+    auto last = valuesIn(receiver.requests().back().body);
+    EXPECT_EQ(last["opampsupervisor.opamp.messages{direction=sent}"], 9);
+    EXPECT_EQ(last["opampsupervisor.collector.healthy"], 0);
+    EXPECT_EQ(receiver.requests().back().path, "/v1/metrics");
+}
+
 config::TelemetrySettings withProcessors(const std::string& yaml) {
     config::TelemetrySettings t;
     t.logs.processorsYaml = yaml;
@@ -266,6 +337,43 @@ TEST(TelemetryConfig, WhatCannotBeExportedIsRefusedNamingTheKey) {
               "http:// or https:// URL");
     EXPECT_EQ(problem("- periodic: {}\n"),
               "telemetry.logs.processors[0]: \"periodic\" is not a processor (batch or simple)");
+}
+
+TEST(TelemetryConfig, ReadsPeriodicReadersAndSpanProcessorsUnlessTheLevelIsNone) {
+    config::TelemetrySettings t;
+    t.metrics.readersYaml = R"(
+- periodic:
+    interval: 5000
+    exporter:
+      otlp:
+        protocol: http/protobuf
+        endpoint: http://127.0.0.1:4318
+)";
+    t.traces.processorsYaml =
+        "- batch:\n    exporter:\n      otlp:\n        endpoint: http://127.0.0.1:4318\n";
+    auto readers = readMetricReaders(t, noEnv);
+    ASSERT_EQ(readers.size(), 1U);
+    EXPECT_EQ(readers[0].interval, std::chrono::milliseconds(5000));
+    EXPECT_EQ(readers[0].target.url, "http://127.0.0.1:4318/v1/metrics");
+    auto spans = readSpanProcessors(t, noEnv);
+    ASSERT_EQ(spans.size(), 1U);
+    EXPECT_EQ(spans[0].target.url, "http://127.0.0.1:4318/v1/traces");
+
+    t.metrics.level = "none";
+    t.traces.level = "none";
+    EXPECT_TRUE(readMetricReaders(t, noEnv).empty());
+    EXPECT_TRUE(readSpanProcessors(t, noEnv).empty());
+
+    t.metrics.level = "basic";
+    t.metrics.readersYaml = "- pull:\n    exporter:\n      prometheus: {port: 9464}\n";
+    try {
+        readMetricReaders(t, noEnv);
+        FAIL() << "a pull reader was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(),
+                     "telemetry.metrics.readers[0]: \"pull\" readers are not "
+                     "supported; use periodic (pushing over OTLP)");
+    }
 }
 
 TEST(TelemetryConfig, TheResourceNamesTheSupervisorUnlessToldOtherwise) {

@@ -15,10 +15,8 @@
 #include "core/cli/StatusCommand.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
-#include "core/config/Expansion.h"
 #include "core/opamp/Capabilities.h"
-#include "core/otlp/LogExporter.h"
-#include "core/otlp/TelemetryConfig.h"
+#include "core/otlp/OwnTelemetry.h"
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
@@ -123,46 +121,18 @@ std::optional<std::string> refusedFallbackConfigs(const config::SupervisorConfig
     return "agent.startup_fallback_configs: cannot validate them: " + result.detail;
 }
 
-// telemetry.logs.processors: the supervisor's log records exported over OTLP/HTTP too.
-// Null when none is configured. Throws std::runtime_error for a processor it cannot run.
-std::unique_ptr<otlp::OwnLogExport> startLogExport(const config::TelemetrySettings& telemetry,
-                                                   const telemetry::Logger& logger) {
-    std::vector<otlp::LogProcessorSettings> processors =
-        otlp::readLogProcessors(telemetry, config::processExpansionSources().env);
-    if (processors.empty()) {
-        return nullptr;
-    }
-    otlp::ResourceSettings resource = otlp::readResource(telemetry);
-    for (const std::string& key : resource.ignored) {
-        logger.warn("Resource detection is not done by this supervisor; ignored", {{"key", key}});
-    }
-    telemetry::Logger exportLogger = logger.named("otlp");
-    std::vector<std::unique_ptr<otlp::LogExporter>> exporters;
-    for (otlp::LogProcessorSettings& p : processors) {
-        logger.info("Exporting the supervisor's logs over OTLP",
-                    {{"endpoint", p.target.url},
-                     {"headers", telemetry::describeHeaders(p.target.headers)}});
-        // Problems are logged, and so exported too: at most one a minute, never a loop.
-        auto sender = std::make_unique<otlp::OtlpSender>(
-            std::move(p.target), otlp::SenderLimits{},
-            [exportLogger](const std::string& problem) { exportLogger.warn(problem); });
-        exporters.push_back(
-            std::make_unique<otlp::LogExporter>(std::move(sender), resource, p.batch));
-    }
-    return std::make_unique<otlp::OwnLogExport>(logger, std::move(exporters));
-}
-
 int run(const CommandLine& cmd, std::ostream& err) {
     config::LoadResult loaded = load(cmd);
     printWarnings(loaded.warnings, err);
     const config::SupervisorConfig& cfg = loaded.config;
 
     telemetry::Logger logger = makeLogger(cfg.telemetry.logs).named("supervisor");
-    std::unique_ptr<otlp::OwnLogExport> logExport;
+    auto metrics = std::make_shared<telemetry::OwnMetrics>();
+    std::unique_ptr<otlp::OwnTelemetry> ownTelemetry;
     try {
-        logExport = startLogExport(cfg.telemetry, logger);
+        ownTelemetry = std::make_unique<otlp::OwnTelemetry>(cfg.telemetry, logger, metrics);
     } catch (const std::exception& e) {
-        logger.error("Cannot export the supervisor's own logs", {{"error", e.what()}});
+        logger.error("Cannot export the supervisor's own telemetry", {{"error", e.what()}});
         return kExitFailure;
     }
     storage::StateStore store(cfg.storage.directory);
@@ -200,6 +170,8 @@ int run(const CommandLine& cmd, std::ostream& err) {
     supervisor::Supervisor::Platform platform{launcher, static_cast<long>(Poco::Process::id()),
                                               Poco::Environment::nodeName(),
                                               std::string(platform::osType()), hostArch()};
+    platform.metrics = metrics;
+    platform.tracer = ownTelemetry->tracer();
     platform::ServiceNotifier serviceManager;
     bool toldReady = false;
     platform.serviceStatus = [&](const supervisor::ServiceStatus& status) {

@@ -159,6 +159,9 @@ void Client::onMessage(std::string payload) {
         dropConnection(backoff_.next());
         return;
     }
+    if (settings_.metrics) {
+        settings_.metrics->messagesReceived += 1;
+    }
     // One copy of a large message at a time: the bytes go once parsed, and the parts the
     // handlers get move out of the message.
     std::string().swap(payload);
@@ -282,7 +285,9 @@ bool Client::sendCustomMessage(const ::opamp::proto::CustomMessage& message) {
 }
 
 void Client::send() {
-    transport_->send(state_.nextMessage().SerializeAsString());
+    if (transport_->send(state_.nextMessage().SerializeAsString()) && settings_.metrics) {
+        settings_.metrics->messagesSent += 1;
+    }
     armHeartbeat();
 }
 

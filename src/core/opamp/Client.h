@@ -17,6 +17,7 @@
 #include "core/opamp/Transport.h"
 #include "core/supervisor/EventLoop.h"
 #include "core/telemetry/Logger.h"
+#include "core/telemetry/OwnMetrics.h"
 
 namespace opampsup::opamp {
 
@@ -32,6 +33,8 @@ class Client {
         // 0 disables heartbeats (over HTTP, polling then uses the 30 s default).
         std::chrono::seconds heartbeatInterval{30};
         Backoff::Options backoff;
+        // Counts the messages sent and received, when set (telemetry.metrics).
+        std::shared_ptr<telemetry::OwnMetrics> metrics;
     };
 
     // Called on the loop thread. Any may be left empty.

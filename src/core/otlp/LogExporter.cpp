@@ -165,4 +165,12 @@ OwnLogExport::~OwnLogExport() {
     }
 }
 
+std::uint64_t OwnLogExport::droppedRecords() const {
+    std::uint64_t dropped = 0;
+    for (const auto& exporter : *exporters_) {
+        dropped += exporter->droppedRecords();
+    }
+    return dropped;
+}
+
 }  // namespace opampsup::otlp

@@ -75,6 +75,9 @@ class OwnLogExport {
     OwnLogExport(const OwnLogExport&) = delete;
     OwnLogExport& operator=(const OwnLogExport&) = delete;
 
+    // Records dropped by every exporter (full buffers).
+    std::uint64_t droppedRecords() const;
+
   private:
     telemetry::Logger logger_;
     // Shared with the tap: a record being logged on another thread as the tap is removed

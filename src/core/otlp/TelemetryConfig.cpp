@@ -153,22 +153,24 @@ OtlpTarget readOtlpExporter(const YAML::Node& node, const std::string& key,
     return target;
 }
 
-}  // namespace
-
-std::vector<LogProcessorSettings> readLogProcessors(const config::TelemetrySettings& telemetry,
-                                                    const opamp::EnvLookup& env) {
-    std::vector<LogProcessorSettings> out;
-    const std::string base = "telemetry.logs.processors";
-    if (telemetry.logs.processorsYaml.empty()) {
-        return out;
-    }
-    YAML::Node list = YAML::Load(telemetry.logs.processorsYaml);
+// A YAML list kept verbatim; empty when absent or null.
+YAML::Node listAt(const std::string& yaml, const std::string& key) {
+    YAML::Node list = yaml.empty() ? YAML::Node() : YAML::Load(yaml);
     if (list.IsNull()) {
-        return out;
+        return YAML::Node(YAML::NodeType::Sequence);
     }
     if (!list.IsSequence()) {
-        refuse(base, "expected a list");
+        refuse(key, "expected a list");
     }
+    return list;
+}
+
+// Log record and span processors share their shape: batch or simple, with one exporter.
+std::vector<ProcessorSettings> readProcessors(const std::string& yaml, const std::string& base,
+                                              const std::string& signalPath,
+                                              const opamp::EnvLookup& env) {
+    std::vector<ProcessorSettings> out;
+    YAML::Node list = listAt(yaml, base);
     for (std::size_t i = 0; i < list.size(); ++i) {
         const std::string at = base + "[" + std::to_string(i) + "]";
         auto [kind, processor] = onlyEntry(list[i], at);
@@ -176,7 +178,7 @@ std::vector<LogProcessorSettings> readLogProcessors(const config::TelemetrySetti
         if (kind != "batch" && kind != "simple") {
             refuse(at, "\"" + kind + "\" is not a processor (batch or simple)");
         }
-        LogProcessorSettings settings;
+        ProcessorSettings settings;
         if (kind == "simple") {
             settings.batch.scheduleDelay = std::chrono::milliseconds(0);
             settings.batch.maxExportBatchSize = 1;
@@ -202,7 +204,60 @@ std::vector<LogProcessorSettings> readLogProcessors(const config::TelemetrySetti
             refuse(key + ".exporter",
                    "\"" + exporterKind + "\" is not supported; use otlp (over http/protobuf)");
         }
-        settings.target = readOtlpExporter(exporter, key + ".exporter.otlp", "/v1/logs", env);
+        settings.target = readOtlpExporter(exporter, key + ".exporter.otlp", signalPath, env);
+        out.push_back(std::move(settings));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<ProcessorSettings> readLogProcessors(const config::TelemetrySettings& telemetry,
+                                                 const opamp::EnvLookup& env) {
+    return readProcessors(telemetry.logs.processorsYaml, "telemetry.logs.processors", "/v1/logs",
+                          env);
+}
+
+std::vector<ProcessorSettings> readSpanProcessors(const config::TelemetrySettings& telemetry,
+                                                  const opamp::EnvLookup& env) {
+    if (telemetry.traces.level == "none") {
+        return {};
+    }
+    return readProcessors(telemetry.traces.processorsYaml, "telemetry.traces.processors",
+                          "/v1/traces", env);
+}
+
+std::vector<ReaderSettings> readMetricReaders(const config::TelemetrySettings& telemetry,
+                                              const opamp::EnvLookup& env) {
+    std::vector<ReaderSettings> out;
+    if (telemetry.metrics.level == "none") {
+        return out;
+    }
+    const std::string base = "telemetry.metrics.readers";
+    YAML::Node list = listAt(telemetry.metrics.readersYaml, base);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string at = base + "[" + std::to_string(i) + "]";
+        auto [kind, reader] = onlyEntry(list[i], at);
+        const std::string key = at + "." + kind;
+        if (kind != "periodic") {
+            refuse(at, "\"" + kind +
+                           "\" readers are not supported; use periodic (pushing over "
+                           "OTLP)");
+        }
+        ReaderSettings settings;
+        if (reader["interval"]) {
+            settings.interval =
+                std::chrono::milliseconds(number(reader["interval"], key + ".interval", 1));
+        }
+        if (!reader["exporter"]) {
+            refuse(key + ".exporter", "is required");
+        }
+        auto [exporterKind, exporter] = onlyEntry(reader["exporter"], key + ".exporter");
+        if (exporterKind != "otlp") {
+            refuse(key + ".exporter",
+                   "\"" + exporterKind + "\" is not supported; use otlp (over http/protobuf)");
+        }
+        settings.target = readOtlpExporter(exporter, key + ".exporter.otlp", "/v1/metrics", env);
         out.push_back(std::move(settings));
     }
     return out;

@@ -20,6 +20,7 @@
 // Only OTLP over HTTP with protobuf is exported; anything else is refused at start with the
 // key that asks for it.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -30,14 +31,26 @@
 
 namespace opampsup::otlp {
 
-struct LogProcessorSettings {
+// A log record or span processor: batch (or simple: batches of one) with an otlp exporter.
+struct ProcessorSettings {
     OtlpTarget target;
     BatchSettings batch;
 };
 
-// Throws std::runtime_error naming the key (telemetry.logs.processors[0].batch...).
-std::vector<LogProcessorSettings> readLogProcessors(const config::TelemetrySettings& telemetry,
-                                                    const opamp::EnvLookup& env);
+// A periodic metric reader with an otlp exporter.
+struct ReaderSettings {
+    OtlpTarget target;
+    std::chrono::milliseconds interval{std::chrono::seconds(60)};
+};
+
+// Each throws std::runtime_error naming the key (telemetry.logs.processors[0].batch...).
+// A `level: none` (metrics, traces) means none at all.
+std::vector<ProcessorSettings> readLogProcessors(const config::TelemetrySettings& telemetry,
+                                                 const opamp::EnvLookup& env);
+std::vector<ProcessorSettings> readSpanProcessors(const config::TelemetrySettings& telemetry,
+                                                  const opamp::EnvLookup& env);
+std::vector<ReaderSettings> readMetricReaders(const config::TelemetrySettings& telemetry,
+                                              const opamp::EnvLookup& env);
 
 // Throws std::runtime_error naming the key.
 ResourceSettings readResource(const config::TelemetrySettings& telemetry);

@@ -705,6 +705,9 @@ void PackageManager::installed(const std::string& name, const InstalledPackage& 
     save();
     report();
     logger_.info("Package installed", {{"package", name}, {"version", package.version}});
+    if (collector_.finished) {
+        collector_.finished(true);
+    }
     startNext();
 }
 
@@ -724,6 +727,9 @@ void PackageManager::failed(const std::string& name, const std::string& reason, 
     save();
     report();
     logger_.error("Package install failed", {{"package", name}, {"error", reason}});
+    if (collector_.finished) {
+        collector_.finished(false);
+    }
     startNext();
 }
 

@@ -50,6 +50,8 @@ class PackageManager {
         std::function<std::string()> runningVersion;
         // New statuses for the server.
         std::function<void(const ::opamp::proto::PackageStatuses&)> report;
+        // An install ended: Installed (true) or InstallFailed (false). For the metrics.
+        std::function<void(bool installed)> finished;
     };
 
     // Throws std::runtime_error when the verifier's keys or roots cannot be loaded.

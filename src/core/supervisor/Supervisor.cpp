@@ -121,6 +121,7 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
       platform_(std::move(platform)),
       logger_(std::move(logger)),
       cache_(store),
+      tracer_(platform_.tracer ? platform_.tracer : telemetry::noopTracer()),
       certificates_(config.server.certificateRequest, store, logger_.named("opamp")) {
     if (config.server.authExtension) {
         authenticator_ =
@@ -149,6 +150,7 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
         }
         if (phase_ == Phase::Running) {
             collectorStarts_ += 1;
+            platform_.metrics->collectorStarts += 1;
             collectorStartedAt_ = std::chrono::system_clock::now();
             launchConcluded_ = true;
             publishServiceStatus();
@@ -326,6 +328,8 @@ agent::LaunchSpec Supervisor::launchSpec() const {
 
 void Supervisor::startBootstrap() {
     phase_ = Phase::Bootstrapping;
+    bootstrapSpan_ = tracer_->start("GetBootstrapInfo");
+    bootstrapSpan_->setAttribute("executable", executable_.string());
     newLaunchSecret();
     effective::ComposeInput input;
     input.ownTelemetryYaml = kQuietTelemetry;
@@ -370,6 +374,10 @@ void Supervisor::finishBootstrap(std::optional<std::string> failure) {
     if (bootstrapTimer_) {
         loop_.cancel(*bootstrapTimer_);
         bootstrapTimer_.reset();
+    }
+    if (bootstrapSpan_) {
+        bootstrapSpan_->end(failure.value_or(""));
+        bootstrapSpan_.reset();
     }
     if (failure) {
         logger_.error("Bootstrap failed; starting the collector anyway", {{"error", *failure}});
@@ -488,6 +496,7 @@ opamp::Client::Settings Supervisor::configuredClientSettings() const {
     settings.auth = authenticator_;
     auto env = config::processExpansionSources().env;
     settings.proxy = opamp::chooseProxy(config_.server.endpoint, config_.server.proxy, env);
+    settings.metrics = platform_.metrics;
     return settings;
 }
 
@@ -495,7 +504,10 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
                                                       opamp::AgentState state) {
     opamp::Client::Handlers handlers;
     handlers.connectionChanged = [this](bool up) { onClientConnectionChanged(up); };
-    handlers.restart = [this] { onRestartCommand(); };
+    handlers.restart = [this] {
+        auto span = messageSpan("command");
+        onRestartCommand();
+    };
     handlers.customMessage = [this](const pb::CustomMessage& message) {
         localServer_->sendCustomMessage(message);
     };
@@ -508,8 +520,13 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
             }
         });
     };
-    handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) { onRemoteConfig(config); };
+    handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) {
+        auto span = messageSpan("remote_config");
+        startConfigSpan(config, *span);
+        onRemoteConfig(config);
+    };
     handlers.packagesAvailable = [this](const pb::PackagesAvailable& offer) {
+        auto span = messageSpan("packages_available");
         if (packages_) {
             packages_->onPackagesAvailable(offer);
         } else {
@@ -517,6 +534,7 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
         }
     };
     handlers.connectionSettings = [this](const pb::ConnectionSettingsOffers& offers) {
+        auto span = messageSpan("connection_settings");
         onConnectionSettings(offers);
     };
     return std::make_unique<opamp::Client>(
@@ -528,6 +546,9 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
 
 void Supervisor::onClientConnectionChanged(bool up) {
     connected_ = up;
+    if (up) {
+        platform_.metrics->opampConnects += 1;
+    }
     publishServiceStatus();
     logger_.info(up ? "Connected to the OpAMP server" : "Disconnected from the OpAMP server");
     if (!up) {
@@ -990,6 +1011,9 @@ void Supervisor::startStatusServer() {
 }
 
 void Supervisor::publishServiceStatus() {
+    // Every change of health or connection comes through here.
+    platform_.metrics->collectorHealthy = lastHealth_.healthy();
+    platform_.metrics->opampConnected = connected_;
     if (!platform_.serviceStatus) {
         return;
     }
@@ -1292,6 +1316,15 @@ void Supervisor::setRemoteConfigStatus(const std::string& hash, pb::RemoteConfig
     s.set_status(status);
     s.set_error_message(error);
     state_.lastRemoteConfigStatus = s;
+    if (status == pb::RemoteConfigStatuses_APPLIED || status == pb::RemoteConfigStatuses_FAILED) {
+        (status == pb::RemoteConfigStatuses_APPLIED ? platform_.metrics->configsApplied
+                                                    : platform_.metrics->configsFailed) += 1;
+        if (configSpan_ && configSpanHash_ == hash) {
+            configSpan_->setAttribute("status", pb::RemoteConfigStatuses_Name(status));
+            configSpan_->end(error);
+            configSpan_.reset();
+        }
+    }
     try {
         storage::savePersistentState(store_, state_);
     } catch (const std::exception& e) {
@@ -1603,6 +1636,28 @@ void Supervisor::applyFailed(const std::string& reason) {
                   {{"hash", opamp::hex(hash)}, {"error", reason}});
     remoteConfig_ = workingConfig_;
     runCollector(Relaunch::ReloadOrRestart);
+}
+
+// upstream's span names: onMessage for a message from the server, with what it carried.
+std::unique_ptr<telemetry::Span> Supervisor::messageSpan(const std::string& carrying) {
+    auto span = tracer_->start("onMessage");
+    span->setAttribute("opamp.message", carrying);
+    return span;
+}
+
+// processRemoteConfigMessage lasts until the config's verdict (setRemoteConfigStatus); a
+// newer config ends the one before without one.
+void Supervisor::startConfigSpan(const pb::AgentRemoteConfig& config,
+                                 const telemetry::Span& parent) {
+    if (configSpan_ && configSpanHash_ == config.config_hash()) {
+        return;  // the same config again while it is being applied
+    }
+    if (configSpan_) {
+        configSpan_->end("superseded by a newer remote config");
+    }
+    configSpan_ = tracer_->start("processRemoteConfigMessage", &parent);
+    configSpan_->setAttribute("config_hash", opamp::hex(config.config_hash()));
+    configSpanHash_ = config.config_hash();
 }
 
 void Supervisor::shutdown(std::function<void()> done) {

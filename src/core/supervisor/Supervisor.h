@@ -37,6 +37,8 @@
 #include "core/supervisor/CertificateRequester.h"
 #include "core/supervisor/EventLoop.h"
 #include "core/telemetry/Logger.h"
+#include "core/telemetry/OwnMetrics.h"
+#include "core/telemetry/Tracing.h"
 
 namespace opampsup::supervisor {
 
@@ -62,6 +64,10 @@ class Supervisor {
         std::string arch;
         // Called on the loop thread whenever the service status changes.
         std::function<void(const ServiceStatus&)> serviceStatus = {};
+        // telemetry.metrics and telemetry.traces: what the supervisor counts of its work,
+        // and where its spans go (a no-op tracer when unset).
+        std::shared_ptr<telemetry::OwnMetrics> metrics = std::make_shared<telemetry::OwnMetrics>();
+        std::shared_ptr<telemetry::Tracer> tracer = {};
     };
 
     Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
@@ -107,6 +113,9 @@ class Supervisor {
     ::opamp::proto::AgentDescription fallbackDescription() const;
 
     void onRestartCommand();
+    std::unique_ptr<telemetry::Span> messageSpan(const std::string& carrying);
+    void startConfigSpan(const ::opamp::proto::AgentRemoteConfig& config,
+                         const telemetry::Span& parent);
 
     // Packages (SupervisorPackages.cpp): the collector binary a package installs is put on
     // trial, and a failed one is replaced by the binary before it.
@@ -199,6 +208,11 @@ class Supervisor {
     agent::BootstrapCache cache_;
     std::optional<agent::ExecutableFingerprint> fingerprint_;
     std::optional<EventLoop::TimerId> bootstrapTimer_;
+    std::shared_ptr<telemetry::Tracer> tracer_;
+    std::unique_ptr<telemetry::Span> bootstrapSpan_;
+    // processRemoteConfigMessage: from a remote config's arrival to its APPLIED or FAILED.
+    std::unique_ptr<telemetry::Span> configSpan_;
+    std::string configSpanHash_;
     bool collectorEverConnected_ = false;
 
     std::optional<::opamp::proto::AgentDescription> description_;

@@ -44,6 +44,9 @@ void Supervisor::startPackageManager() {
     collector.report = [this](const pb::PackageStatuses& statuses) {
         reportPackageStatuses(statuses);
     };
+    collector.finished = [this](bool installed) {
+        (installed ? platform_.metrics->packagesInstalled : platform_.metrics->packagesFailed) += 1;
+    };
     packages_ = std::make_unique<packages::PackageManager>(
         loop_, config_, store_.directory(), connection, collector, logger_.named("packages"));
     packages_->load();

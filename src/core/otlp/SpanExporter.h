@@ -1,0 +1,102 @@
+#pragma once
+
+// Exports the supervisor's own spans over OTLP/HTTP, as telemetry.traces.processors ask (a
+// batch or simple processor with an otlp exporter). It works as the log exporter does:
+// finished spans are taken on whichever thread ends them into a bounded buffer (what does
+// not fit is dropped and counted), and a thread of the exporter's own batches them into
+// ExportTraceServiceRequests for the sender.
+//
+// OtlpTracer is the telemetry::Tracer the supervisor gets when span processors are
+// configured: each span it starts is handed, once ended, to every exporter.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/otlp/LogExporter.h"
+#include "core/otlp/OtlpSender.h"
+#include "core/telemetry/Tracing.h"
+
+namespace opampsup::otlp {
+
+// A finished span, as it goes on the wire.
+struct SpanRecord {
+    std::string traceId;       // 16 bytes
+    std::string spanId;        // 8 bytes
+    std::string parentSpanId;  // 8 bytes; empty for a root span
+    std::string name;
+    std::chrono::system_clock::time_point start;
+    std::chrono::system_clock::time_point end;
+    std::vector<std::pair<std::string, std::string>> attributes;
+    std::string error;  // non-empty when the span ended failed
+};
+
+class SpanExporter {
+  public:
+    SpanExporter(std::unique_ptr<OtlpSender> sender, ResourceSettings resource,
+                 BatchSettings batch);
+    ~SpanExporter();
+    SpanExporter(const SpanExporter&) = delete;
+    SpanExporter& operator=(const SpanExporter&) = delete;
+
+    // Any thread; never blocks on the network.
+    void add(SpanRecord span);
+    // Exports what is buffered, then gives the sender `grace` to deliver it. Idempotent.
+    void shutdown(std::chrono::milliseconds grace);
+    std::uint64_t droppedSpans() const;
+    const OtlpSender& sender() const { return *sender_; }
+
+  private:
+    void run();
+    std::vector<SpanRecord> takeBatch();  // with mutex_ held
+    std::string request(std::vector<SpanRecord> spans) const;
+
+    std::unique_ptr<OtlpSender> sender_;
+    ResourceSettings resource_;
+    BatchSettings batch_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<SpanRecord> buffer_;
+    std::uint64_t dropped_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// The exporters a tracer and its spans share, so that a span still open when the tracer
+// goes can end safely.
+struct SpanExporters {
+    std::vector<std::unique_ptr<SpanExporter>> list;
+    std::atomic<bool> stopped{false};  // after shutdown, ended spans are dropped quietly
+};
+
+class OtlpTracer : public telemetry::Tracer {
+  public:
+    explicit OtlpTracer(std::vector<std::unique_ptr<SpanExporter>> exporters);
+
+    // Any thread. Random IDs; a child takes its parent's trace ID (a parent that is not a
+    // span of this tracer, such as a no-op span, makes a root).
+    std::unique_ptr<telemetry::Span> start(const std::string& name,
+                                           const telemetry::Span* parent = nullptr) override;
+    // Exports what is buffered, giving each backend up to 2 s. Spans ended afterwards are
+    // dropped. Idempotent.
+    void shutdown();
+    // Spans dropped by every exporter (full buffers).
+    std::uint64_t droppedSpans() const;
+
+  private:
+    std::string randomId(std::size_t bytes);
+
+    std::shared_ptr<SpanExporters> exporters_;
+    std::mutex randomMutex_;
+    std::mt19937_64 random_;
+};
+
+}  // namespace opampsup::otlp
