@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <Poco/Net/ServerSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -113,6 +114,26 @@ TEST(OtlpSender, ABackendThatIsDownCostsBoundedMemoryAndTime) {
     sender.shutdown(std::chrono::milliseconds(200));
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
     EXPECT_FALSE(sender.enqueue("after")) << "a stopped sender takes nothing";
+}
+
+// A backend that takes the connection and never answers: the queue stays bounded, and
+// shutdown cuts the request on the wire at the end of its grace, not at the timeout.
+TEST(OtlpSender, ABackendThatNeverAnswersDoesNotHoldUpTheShutdown) {
+    Poco::Net::ServerSocket silent(Poco::Net::SocketAddress("127.0.0.1", 0));
+    OtlpTarget target;
+    target.url = "http://127.0.0.1:" + std::to_string(silent.address().port()) + "/v1/logs";
+    target.timeout = std::chrono::seconds(60);
+    SenderLimits limits = quick();
+    limits.maxQueuedBytes = 5000;
+    OtlpSender sender(target, limits, nullptr);
+    for (int i = 0; i < 20; ++i) {
+        sender.enqueue(std::string(1000, 'x'));
+    }
+    EXPECT_GE(sender.counts().dropped, 14U);
+    const auto started = std::chrono::steady_clock::now();
+    sender.shutdown(std::chrono::milliseconds(300));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_EQ(sender.counts().sent, 0U);
 }
 
 TEST(LogExport, RecordsArriveBatchedWithTheResourceAndTheirLoggerAsScope) {
@@ -335,6 +356,10 @@ TEST(TelemetryConfig, WhatCannotBeExportedIsRefusedNamingTheKey) {
     EXPECT_EQ(problem("- batch:\n    exporter:\n      otlp:\n        endpoint: ftp://x\n"),
               "telemetry.logs.processors[0].batch.exporter.otlp.endpoint: \"ftp://x\" is not an "
               "http:// or https:// URL");
+    EXPECT_EQ(problem("- batch: 5\n"), "telemetry.logs.processors[0].batch: expected a map");
+    EXPECT_EQ(problem("- batch:\n    exporter:\n      otlp: null\n"),
+              "telemetry.logs.processors[0].batch.exporter.otlp: expected a map");
+    EXPECT_EQ(problem("- [a, b]\n"), "telemetry.logs.processors[0]: expected a map with one key");
     EXPECT_EQ(problem("- periodic: {}\n"),
               "telemetry.logs.processors[0]: \"periodic\" is not a processor (batch or simple)");
 }

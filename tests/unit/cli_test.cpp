@@ -162,6 +162,25 @@ TEST(App, ValidateRejectsBrokenConfigWithPreciseMessages) {
     EXPECT_THAT(r.err, HasSubstr(config.string() + ":5:22: agent.bootstrap_timeout: invalid"));
 }
 
+// A telemetry section this supervisor cannot export (a Go config's gRPC exporter) is refused
+// by validate, before a service would fail to start with it.
+TEST(App, ValidateRefusesTelemetryItCannotExport) {
+    testing::TempDir dir;
+    auto exe = dir.writeExecutable("otelcol");
+    auto config = dir.write("grpc.yaml",
+                            "server:\n  endpoint: ws://127.0.0.1:4320/v1/opamp\n"
+                            "agent:\n  executable: " +
+                                exe.string() +
+                                "\ntelemetry:\n  traces:\n    processors:\n"
+                                "      - batch:\n          exporter:\n"
+                                "            otlp:\n              protocol: grpc\n"
+                                "              endpoint: http://x:4317\n");
+    AppRun r = runWith({"validate", "--config", config.string()});
+    EXPECT_EQ(r.code, kExitFailure);
+    EXPECT_THAT(r.err, HasSubstr("telemetry.traces.processors[0].batch.exporter.otlp.protocol: "
+                                 "\"grpc\" is not supported; use http/protobuf"));
+}
+
 TEST(App, ValidatePrintsWarnings) {
     testing::TempDir dir;
     auto exe = dir.writeExecutable("otelcol");

@@ -15,8 +15,10 @@
 #include "core/cli/StatusCommand.h"
 #include "core/config/ConfigLoader.h"
 #include "core/config/Duration.h"
+#include "core/config/Expansion.h"
 #include "core/opamp/Capabilities.h"
 #include "core/otlp/OwnTelemetry.h"
+#include "core/otlp/TelemetryConfig.h"
 #include "core/remoteconfig/ConfigValidator.h"
 #include "core/storage/PersistentState.h"
 #include "core/storage/StateStore.h"
@@ -41,7 +43,9 @@ void printWarnings(const std::vector<config::ConfigProblem>& warnings, std::ostr
 config::LoadResult load(const CommandLine& cmd) {
     config::LoadOptions options;
     options.featureGates = cmd.featureGates;
-    return config::loadConfigFile(cmd.configPath, options);
+    config::LoadResult loaded = config::loadConfigFile(cmd.configPath, options);
+    otlp::checkTelemetry(loaded.config.telemetry, config::processExpansionSources().env);
+    return loaded;
 }
 
 telemetry::Logger makeLogger(const config::LogSettings& settings) {
@@ -223,6 +227,7 @@ int run(const CommandLine& cmd, std::ostream& err) {
         });
         loop.run();
     }
+    ownTelemetry.reset();  // its last words (drops, failures) reach the log file too
     logger.flush();
     return exitCode;
 }

@@ -49,70 +49,34 @@ void addAttribute(google::protobuf::RepeatedPtrField<common::KeyValue>& list,
 
 LogExporter::LogExporter(std::unique_ptr<OtlpSender> sender, ResourceSettings resource,
                          BatchSettings batch)
-    : sender_(std::move(sender)), resource_(std::move(resource)), batch_(batch) {
-    thread_ = std::thread([this] { run(); });
-}
+    : sender_(std::move(sender)),
+      resource_(std::move(resource)),
+      batcher_(batch, [this](std::vector<telemetry::LogRecord> records) {
+          sender_->enqueue(request(std::move(records)));
+      }) {}
 
 LogExporter::~LogExporter() {
     shutdown(std::chrono::milliseconds(0));
 }
 
 void LogExporter::add(const telemetry::LogRecord& record) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || buffer_.size() >= batch_.maxQueueSize) {
-        dropped_ += 1;
-        return;
-    }
-    buffer_.push_back(record);
-    if (buffer_.size() == 1 || buffer_.size() >= batch_.maxExportBatchSize) {
-        wake_.notify_all();
-    }
+    batcher_.add(record);
 }
 
 std::uint64_t LogExporter::droppedRecords() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return dropped_;
+    return batcher_.dropped();
 }
 
 void LogExporter::shutdown(std::chrono::milliseconds grace) {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) {
+        std::lock_guard<std::mutex> lock(shutdownMutex_);
+        if (stopped_) {
             return;
         }
-        stopping_ = true;
-        wake_.notify_all();
+        stopped_ = true;
     }
-    thread_.join();  // the last batch is handed to the sender
+    batcher_.stop();  // the last batches are handed to the sender
     sender_->shutdown(grace);
-}
-
-void LogExporter::run() {
-    while (true) {
-        std::vector<telemetry::LogRecord> batch;
-        bool last = false;
-        {
-            std::unique_lock<std::mutex> lock(mutex_);
-            // Idle until a record comes; then up to schedule_delay for a batch to fill.
-            wake_.wait(lock, [this] { return stopping_ || !buffer_.empty(); });
-            wake_.wait_for(lock, batch_.scheduleDelay, [this] {
-                return stopping_ || buffer_.size() >= batch_.maxExportBatchSize;
-            });
-            last = stopping_;
-            const std::size_t take =
-                last ? buffer_.size() : std::min(buffer_.size(), batch_.maxExportBatchSize);
-            batch.assign(
-                std::make_move_iterator(buffer_.begin()),
-                std::make_move_iterator(buffer_.begin() + static_cast<std::ptrdiff_t>(take)));
-            buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(take));
-        }
-        if (!batch.empty()) {
-            sender_->enqueue(request(std::move(batch)));
-        }
-        if (last) {
-            return;
-        }
-    }
 }
 
 // One ResourceLogs; one ScopeLogs per logger name ("supervisor", "supervisor.opamp"), as

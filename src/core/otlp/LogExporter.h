@@ -6,34 +6,19 @@
 // thread of the exporter's own into ExportLogsServiceRequests for the sender.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/otlp/Batcher.h"
+#include "core/otlp/ExportSettings.h"
 #include "core/otlp/OtlpSender.h"
 #include "core/telemetry/Logger.h"
 
 namespace opampsup::otlp {
-
-// The otelconf batch processor's settings (a simple processor: batches of one, no delay).
-struct BatchSettings {
-    std::chrono::milliseconds scheduleDelay{1000};
-    std::size_t maxQueueSize = 2048;
-    std::size_t maxExportBatchSize = 512;
-};
-
-// telemetry.resource: the attributes every record carries; service.name defaults to
-// opamp-supervisor.
-struct ResourceSettings {
-    std::vector<std::pair<std::string, std::string>> attributes;
-    std::string schemaUrl;
-    std::vector<std::string> ignored;  // keys read but not acted on, for the start-up log
-};
 
 class LogExporter {
   public:
@@ -50,18 +35,14 @@ class LogExporter {
     const OtlpSender& sender() const { return *sender_; }
 
   private:
-    void run();
     std::string request(std::vector<telemetry::LogRecord> records) const;
 
     std::unique_ptr<OtlpSender> sender_;
     ResourceSettings resource_;
-    BatchSettings batch_;
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::vector<telemetry::LogRecord> buffer_;
-    std::uint64_t dropped_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::mutex shutdownMutex_;
+    bool stopped_ = false;
+    // Last: its thread uses the members above.
+    Batcher<telemetry::LogRecord> batcher_;
 };
 
 // The supervisor's log records exported through every configured processor, for as long

@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "core/otlp/LogExporter.h"
+#include "core/otlp/ExportSettings.h"
 #include "core/otlp/OtlpSender.h"
 #include "core/telemetry/OwnMetrics.h"
 

@@ -13,6 +13,7 @@
 
 #include "core/opamp/HttpSession.h"
 #include "core/opamp/RetryAfter.h"
+#include "opampsup/version.h"
 
 namespace opampsup::otlp {
 
@@ -47,7 +48,8 @@ OtlpSender::~OtlpSender() {
 
 bool OtlpSender::enqueue(std::string request) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || queuedBytes_ + request.size() > limits_.maxQueuedBytes) {
+    // One request larger than the whole bound still goes when nothing else waits.
+    if (stopping_ || (!queue_.empty() && queuedBytes_ + request.size() > limits_.maxQueuedBytes)) {
         counts_.dropped += 1;
         return false;
     }
@@ -59,12 +61,22 @@ bool OtlpSender::enqueue(std::string request) {
 
 void OtlpSender::shutdown(std::chrono::milliseconds grace) {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::unique_lock<std::mutex> lock(mutex_);
         if (!stopping_) {
             stopping_ = true;
             deadline_ = std::chrono::steady_clock::now() + grace;
         }
         wake_.notify_all();
+        // A backend that accepts and never answers would hold the exit up for the whole
+        // timeout: past the grace, the request on the wire is cut off.
+        if (!finishedChanged_.wait_until(lock, deadline_, [this] { return finished_; }) &&
+            session_ != nullptr) {
+            try {
+                opamp::shutdownConnection(*session_);
+            } catch (const Poco::Exception&) {
+                // Still connecting: the connect timeout bounds the wait.
+            }
+        }
     }
     if (thread_.joinable()) {
         thread_.join();
@@ -92,6 +104,15 @@ void OtlpSender::reportProblem(const std::string& what) {
 }
 
 void OtlpSender::run() {
+    // However run() ends, shutdown() hears of it.
+    struct Finished {
+        OtlpSender& sender;
+        ~Finished() {
+            std::lock_guard<std::mutex> lock(sender.mutex_);
+            sender.finished_ = true;
+            sender.finishedChanged_.notify_all();
+        }
+    } finished{*this};
     while (true) {
         std::string body;
         {
@@ -119,11 +140,17 @@ void OtlpSender::run() {
                 break;
             }
             std::unique_lock<std::mutex> lock(mutex_);
-            auto wait = std::max(delay, retryAfter);
-            // A shutdown cuts the wait short only once its grace is over.
-            wake_.wait_for(lock, wait, [this] {
-                return stopping_ && std::chrono::steady_clock::now() >= deadline_;
-            });
+            // A Retry-After beyond the longest backoff is not waited for in full.
+            const auto until = std::chrono::steady_clock::now() +
+                               std::min(std::max(delay, retryAfter), limits_.maxRetryDelay);
+            // A shutdown ends the wait at its deadline: the limit is recomputed when woken.
+            while (true) {
+                const auto limit = stopping_ ? std::min(until, deadline_) : until;
+                if (std::chrono::steady_clock::now() >= limit) {
+                    break;
+                }
+                wake_.wait_until(lock, limit);
+            }
             if (stopping_ && std::chrono::steady_clock::now() >= deadline_) {
                 break;
             }
@@ -137,6 +164,12 @@ void OtlpSender::run() {
 }
 
 bool OtlpSender::sendOnce(const std::string& body, std::chrono::milliseconds& retryAfter) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_ && std::chrono::steady_clock::now() >= deadline_) {
+            return false;  // the grace is over: nothing new goes on the wire
+        }
+    }
     try {
         opamp::Transport::Settings settings;
         settings.endpoint = target_.url;
@@ -144,6 +177,18 @@ bool OtlpSender::sendOnce(const std::string& body, std::chrono::milliseconds& re
         settings.proxy = target_.proxy;
         settings.connectTimeout = target_.timeout;
         auto session = opamp::makeHttpSession(settings);
+        // Shutdown may cut this request off, for as long as the session lives.
+        struct OnTheWire {
+            OtlpSender& sender;
+            OnTheWire(OtlpSender& s, Poco::Net::HTTPClientSession* session) : sender(s) {
+                std::lock_guard<std::mutex> lock(sender.mutex_);
+                sender.session_ = session;
+            }
+            ~OnTheWire() {
+                std::lock_guard<std::mutex> lock(sender.mutex_);
+                sender.session_ = nullptr;
+            }
+        } onTheWire(*this, session.get());
         Poco::URI uri(target_.url);
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST,
                                        uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery(),
@@ -155,6 +200,7 @@ bool OtlpSender::sendOnce(const std::string& body, std::chrono::milliseconds& re
             }
         }
         request.setContentType("application/x-protobuf");
+        request.set("User-Agent", std::string("opampsupervisor/") + kVersion);
         if (target_.gzip) {
             request.set("Content-Encoding", "gzip");
         }

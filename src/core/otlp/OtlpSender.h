@@ -21,6 +21,10 @@
 #include "core/config/SupervisorConfig.h"
 #include "core/opamp/Proxy.h"
 
+namespace Poco::Net {
+class HTTPClientSession;
+}
+
 namespace opampsup::otlp {
 
 struct OtlpTarget {
@@ -47,8 +51,8 @@ struct SenderCounts {
 
 class OtlpSender {
   public:
-    // `problem` hears of failures (at most once a minute each kind); it must not log through
-    // a logger that exports through this sender.
+    // `problem` hears of failures, at most one a minute. It may log through a logger that
+    // exports through this sender: adding a record never waits on the sender.
     OtlpSender(OtlpTarget target, SenderLimits limits,
                std::function<void(const std::string&)> problem);
     ~OtlpSender();
@@ -57,7 +61,8 @@ class OtlpSender {
 
     // Any thread; never blocks on the network. False when the request was dropped.
     bool enqueue(std::string request);
-    // Sends what is queued for at most `grace`, then stops the thread. Idempotent.
+    // Sends what is queued for at most `grace`; then a request still on the wire is cut off
+    // and the thread stops. Idempotent.
     void shutdown(std::chrono::milliseconds grace);
     SenderCounts counts() const;
     const OtlpTarget& target() const { return target_; }
@@ -78,6 +83,10 @@ class OtlpSender {
     bool stopping_ = false;
     std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     SenderCounts counts_;
+    // The request on the wire, for shutdown to cut; and whether run() has returned.
+    Poco::Net::HTTPClientSession* session_ = nullptr;
+    bool finished_ = false;
+    std::condition_variable finishedChanged_;
     std::chrono::steady_clock::time_point lastProblem_{};
     std::thread thread_;
 };

@@ -132,78 +132,34 @@ bool allZero(const std::string& bytes) {
 
 SpanExporter::SpanExporter(std::unique_ptr<OtlpSender> sender, ResourceSettings resource,
                            BatchSettings batch)
-    : sender_(std::move(sender)), resource_(std::move(resource)), batch_(batch) {
-    // A batch of none would never be taken.
-    batch_.maxExportBatchSize = std::max<std::size_t>(batch_.maxExportBatchSize, 1);
-    thread_ = std::thread([this] { run(); });
-}
+    : sender_(std::move(sender)),
+      resource_(std::move(resource)),
+      batcher_(batch, [this](std::vector<SpanRecord> spans) {
+          sender_->enqueue(request(std::move(spans)));
+      }) {}
 
 SpanExporter::~SpanExporter() {
     shutdown(std::chrono::milliseconds(0));
 }
 
 void SpanExporter::add(SpanRecord span) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || buffer_.size() >= batch_.maxQueueSize) {
-        dropped_ += 1;
-        return;
-    }
-    buffer_.push_back(std::move(span));
-    // The thread idles until a span comes, and cuts its wait short when a batch is full.
-    if (buffer_.size() == 1 || buffer_.size() >= batch_.maxExportBatchSize) {
-        wake_.notify_all();
-    }
+    batcher_.add(std::move(span));
 }
 
 std::uint64_t SpanExporter::droppedSpans() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return dropped_;
+    return batcher_.dropped();
 }
 
 void SpanExporter::shutdown(std::chrono::milliseconds grace) {
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) {
+        std::lock_guard<std::mutex> lock(shutdownMutex_);
+        if (stopped_) {
             return;
         }
-        stopping_ = true;
-        wake_.notify_all();
+        stopped_ = true;
     }
-    thread_.join();  // the buffered spans are handed to the sender
+    batcher_.stop();  // the buffered spans are handed to the sender
     sender_->shutdown(grace);
-}
-
-void SpanExporter::run() {
-    while (true) {
-        std::vector<SpanRecord> batch;
-        bool last = false;
-        {
-            std::unique_lock<std::mutex> lock(mutex_);
-            // Idle until a span comes; then up to schedule_delay for a batch to fill.
-            wake_.wait(lock, [this] { return stopping_ || !buffer_.empty(); });
-            wake_.wait_for(lock, batch_.scheduleDelay, [this] {
-                return stopping_ || buffer_.size() >= batch_.maxExportBatchSize;
-            });
-            batch = takeBatch();
-            // Stopping drains the buffer, a batch at a time, before the thread ends.
-            last = stopping_ && buffer_.empty();
-        }
-        if (!batch.empty()) {
-            sender_->enqueue(request(std::move(batch)));
-        }
-        if (last) {
-            return;
-        }
-    }
-}
-
-std::vector<SpanRecord> SpanExporter::takeBatch() {
-    const auto take =
-        static_cast<std::ptrdiff_t>(std::min(buffer_.size(), batch_.maxExportBatchSize));
-    std::vector<SpanRecord> batch(std::make_move_iterator(buffer_.begin()),
-                                  std::make_move_iterator(buffer_.begin() + take));
-    buffer_.erase(buffer_.begin(), buffer_.begin() + take);
-    return batch;
 }
 
 // One ResourceSpans with one ScopeSpans: every span comes from the supervisor itself.

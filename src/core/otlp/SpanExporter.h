@@ -11,17 +11,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "core/otlp/LogExporter.h"
+#include "core/otlp/Batcher.h"
+#include "core/otlp/ExportSettings.h"
 #include "core/otlp/OtlpSender.h"
 #include "core/telemetry/Tracing.h"
 
@@ -55,19 +54,14 @@ class SpanExporter {
     const OtlpSender& sender() const { return *sender_; }
 
   private:
-    void run();
-    std::vector<SpanRecord> takeBatch();  // with mutex_ held
     std::string request(std::vector<SpanRecord> spans) const;
 
     std::unique_ptr<OtlpSender> sender_;
     ResourceSettings resource_;
-    BatchSettings batch_;
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    std::vector<SpanRecord> buffer_;
-    std::uint64_t dropped_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::mutex shutdownMutex_;
+    bool stopped_ = false;
+    // Last: its thread uses the members above.
+    Batcher<SpanRecord> batcher_;
 };
 
 // The exporters a tracer and its spans share, so that a span still open when the tracer

@@ -34,11 +34,11 @@ long long number(const YAML::Node& node, const std::string& key, long long min) 
 
 // The one key of a map such as {batch: {...}} or {otlp: {...}}.
 std::pair<std::string, YAML::Node> onlyEntry(const YAML::Node& node, const std::string& key) {
-    if (!node.IsMap() || node.size() != 1) {
+    if (!node.IsMap() || node.size() != 1 || !node.begin()->first.IsScalar()) {
         refuse(key, "expected a map with one key");
     }
     auto it = node.begin();
-    return {it->first.as<std::string>(), it->second};
+    return {it->first.Scalar(), it->second};
 }
 
 // "a=1,b=2" (headers_list, attributes_list).
@@ -178,6 +178,9 @@ std::vector<ProcessorSettings> readProcessors(const std::string& yaml, const std
         if (kind != "batch" && kind != "simple") {
             refuse(at, "\"" + kind + "\" is not a processor (batch or simple)");
         }
+        if (!processor.IsMap() && !processor.IsNull()) {
+            refuse(key, "expected a map");
+        }
         ProcessorSettings settings;
         if (kind == "simple") {
             settings.batch.scheduleDelay = std::chrono::milliseconds(0);
@@ -243,6 +246,9 @@ std::vector<ReaderSettings> readMetricReaders(const config::TelemetrySettings& t
             refuse(at, "\"" + kind +
                            "\" readers are not supported; use periodic (pushing over "
                            "OTLP)");
+        }
+        if (!reader.IsMap() && !reader.IsNull()) {
+            refuse(key, "expected a map");
         }
         ReaderSettings settings;
         if (reader["interval"]) {
@@ -311,6 +317,13 @@ ResourceSettings readResource(const config::TelemetrySettings& telemetry) {
         out.attributes.insert(out.attributes.begin(), {"service.name", "opamp-supervisor"});
     }
     return out;
+}
+
+void checkTelemetry(const config::TelemetrySettings& telemetry, const opamp::EnvLookup& env) {
+    readLogProcessors(telemetry, env);
+    readMetricReaders(telemetry, env);
+    readSpanProcessors(telemetry, env);
+    readResource(telemetry);
 }
 
 }  // namespace opampsup::otlp

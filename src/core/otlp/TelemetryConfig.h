@@ -26,7 +26,7 @@
 
 #include "core/config/SupervisorConfig.h"
 #include "core/opamp/Proxy.h"
-#include "core/otlp/LogExporter.h"
+#include "core/otlp/ExportSettings.h"
 #include "core/otlp/OtlpSender.h"
 
 namespace opampsup::otlp {
@@ -54,5 +54,9 @@ std::vector<ReaderSettings> readMetricReaders(const config::TelemetrySettings& t
 
 // Throws std::runtime_error naming the key.
 ResourceSettings readResource(const config::TelemetrySettings& telemetry);
+
+// Reads all of the above, for `validate` and every other command that loads a config: a
+// telemetry section this supervisor cannot export is refused before it runs as a service.
+void checkTelemetry(const config::TelemetrySettings& telemetry, const opamp::EnvLookup& env);
 
 }  // namespace opampsup::otlp

@@ -522,7 +522,9 @@ std::unique_ptr<opamp::Client> Supervisor::makeClient(const opamp::Client::Setti
     };
     handlers.remoteConfig = [this](const pb::AgentRemoteConfig& config) {
         auto span = messageSpan("remote_config");
-        startConfigSpan(config, *span);
+        if (config_.capabilities.acceptsRemoteConfig) {
+            startConfigSpan(config, *span);
+        }
         onRemoteConfig(config);
     };
     handlers.packagesAvailable = [this](const pb::PackagesAvailable& offer) {
@@ -1674,6 +1676,13 @@ void Supervisor::shutdown(std::function<void()> done) {
     if (pendingOffer_) {
         loop_.cancel(pendingOffer_->timer);
         pendingOffer_.reset();
+    }
+    // Spans of work the shutdown interrupts say so, rather than look finished.
+    for (std::unique_ptr<telemetry::Span>* span : {&bootstrapSpan_, &configSpan_}) {
+        if (*span) {
+            (*span)->end("the supervisor shut down first");
+            span->reset();
+        }
     }
     if (trial_) {
         // Not a verdict: the journal keeps the trial, and the next start takes it up.
