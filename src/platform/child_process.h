@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/account.h"
+
 namespace opampsup::platform {
 
 struct ProcessExit {
@@ -36,6 +38,9 @@ struct ProcessOptions {
     // WATCHDOG_PID) are never inherited.
     std::map<std::string, std::optional<std::string>> environment;
     std::optional<std::filesystem::path> workingDirectory;
+    // POSIX: the child drops to this account (supplementary groups, group, user) before
+    // exec, with HOME, USER and LOGNAME naming it unless `environment` sets them.
+    std::optional<Account> runAs;
     // Each line of output (without its newline), from a reader thread. Lines longer than
     // kMaxLineBytes are delivered in pieces. Empty: output is discarded.
     std::function<void(ProcessStream, std::string_view)> onOutput;

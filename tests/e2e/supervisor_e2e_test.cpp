@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include "SupervisorE2e.h"
@@ -1519,6 +1521,85 @@ TEST_P(RemoteConfig, HupReloadAppliesInPlace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RemoteConfig, ::testing::Values("ws", "http"));
+
+// agent.run_as: every run of the collector (bootstrap, the validation of a remote config,
+// the run itself) is nobody's, and nobody reaches only the files written for the collector.
+// Needs root, as the service has.
+class RunAs : public RemoteConfig {
+  protected:
+    // "Uid:" or "Gid:" of a process: real, effective, saved and file-system ids.
+    static std::string idsOf(long pid, const std::string& field) {
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind(field, 0) == 0) {
+                std::istringstream values(line.substr(field.size()));
+                std::string id;
+                std::string all;
+                while (values >> id) {
+                    all += (all.empty() ? "" : " ") + id;
+                }
+                return all;
+            }
+        }
+        return "";
+    }
+
+    static long groupOf(const std::filesystem::path& path) {
+        struct stat info {};
+        return stat(path.c_str(), &info) == 0 ? static_cast<long>(info.st_gid) : -1;
+    }
+};
+
+TEST_P(RunAs, TheCollectorRunsAsTheAccountAndReachesOnlyItsOwnFiles) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "starting the collector as another user needs root";
+    }
+    namespace fs = std::filesystem;
+    // nobody must reach the collector's binary (the build tree may be root's alone) and
+    // write its output.
+    fs::permissions(dir_.path(), fs::perms::others_exec, fs::perm_options::add);
+    const fs::path binary = dir_.path() / "otelcol";
+    fs::copy_file(OTELCOL_STANDIN_PATH, binary);
+    fs::permissions(binary, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+    const fs::path out = dir_.path() / "out";
+    fs::create_directory(out);
+    ASSERT_EQ(::chown(out.c_str(), 65534, 65534), 0);
+
+    auto config = supervisorConfig(server_.endpoint(GetParam()),
+                                   "  reports_health: true\n  reports_effective_config: true\n"
+                                   "  accepts_remote_config: true\n",
+                                   "  executable: " + binary.string() +
+                                       "\n  config_apply_timeout: 3s\n"
+                                       "  run_as:\n    user: nobody\n");
+    auto supervisor = startSupervisor(config);
+    const std::string uid = healthyAgent(*supervisor);
+    ASSERT_FALSE(uid.empty());
+    EXPECT_NE(logOf(*supervisor).find(R"("user":"nobody:nogroup")"), std::string::npos)
+        << logOf(*supervisor);
+
+    // A remote config is validated and run by nobody, whose output lands in nobody's files.
+    const fs::path good = out / "good.jsonl";
+    const std::string hash = server_.pushConfig(uid, "", producing(good));
+    ASSERT_TRUE(waitForStatus(uid, hash, pb::RemoteConfigStatuses_APPLIED)) << logOf(*supervisor);
+    ASSERT_TRUE(waitUntil([&] { return testing::completeLines(good).size() >= 3; }))
+        << logOf(*supervisor);
+    const std::vector<long> pids = collectorPids(*supervisor);
+    ASSERT_FALSE(pids.empty());
+    EXPECT_EQ(idsOf(pids.back(), "Uid:"), "65534 65534 65534 65534");
+    EXPECT_EQ(idsOf(pids.back(), "Gid:"), "65534 65534 65534 65534");
+    EXPECT_EQ(idsOf(pids.back(), "Groups:"), "65534");
+
+    // The storage lets nobody through to the collector's config, and to nothing else.
+    EXPECT_EQ(permissionsOf(storage()), 0710);
+    EXPECT_EQ(groupOf(storage()), 65534);
+    EXPECT_EQ(permissionsOf(storage() / "effective.yaml"), 0640);
+    EXPECT_EQ(groupOf(storage() / "effective.yaml"), 65534);
+    for (const char* name : {"persistent_state.yaml", "last_recv_remote_config.dat"}) {
+        EXPECT_EQ(permissionsOf(storage() / name), 0600) << name;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, RunAs, ::testing::Values("ws"));
 
 // The agent-initiated CSR flow (server.certificate_request): against a server that signs
 // requests and verifies the client certificates it is shown, the supervisor asks for a

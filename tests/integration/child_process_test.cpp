@@ -176,7 +176,8 @@ TEST_F(ChildProcessTest, LongLinesArriveInPieces) {
 }
 
 // The supervisor dies by SIGKILL: its collector must not outlive it.
-TEST_F(ChildProcessTest, TheChildDiesWithItsParent) {
+// Starts a child from a forked parent, SIGKILLs that parent, and expects the child gone.
+void expectTheChildDiesWithItsParent(const std::optional<Account>& runAs) {
     int report[2];
     ASSERT_EQ(::pipe(report), 0);
     pid_t parent = ::fork();
@@ -186,6 +187,7 @@ TEST_F(ChildProcessTest, TheChildDiesWithItsParent) {
         ProcessOptions options;
         options.executable = "/bin/sleep";
         options.args = {"60"};
+        options.runAs = runAs;
         auto child = ChildProcess::spawn(options);
         long pid = child->pid();
         [[maybe_unused]] ssize_t n = ::write(report[1], &pid, sizeof pid);
@@ -211,6 +213,99 @@ TEST_F(ChildProcessTest, TheChildDiesWithItsParent) {
         }
     }
     EXPECT_TRUE(gone) << "the child outlived its SIGKILLed parent";
+}
+
+TEST_F(ChildProcessTest, TheChildDiesWithItsParent) {
+    expectTheChildDiesWithItsParent(std::nullopt);
+}
+
+TEST(AccountLookup, FindsUsersAndGroupsByName) {
+    Account root = lookUpAccount("root", "");
+    EXPECT_EQ(root.uid, 0);
+    EXPECT_EQ(root.gid, 0);
+    EXPECT_EQ(root.group, "root");
+    EXPECT_EQ(root.home, "/root");
+    EXPECT_THAT(root.supplementaryGroups, ::testing::Contains(0L));
+    Account nobody = lookUpAccount("nobody", "root");
+    EXPECT_EQ(nobody.uid, 65534);
+    EXPECT_EQ(nobody.gid, 0);
+    EXPECT_EQ(nobody.group, "root");
+}
+
+TEST(AccountLookup, WhatDoesNotExistIsNamed) {
+    EXPECT_THAT([] { lookUpAccount("no-such-user-here", ""); },
+                ::testing::ThrowsMessage<std::runtime_error>(
+                    HasSubstr("no such user \"no-such-user-here\"")));
+    EXPECT_THAT([] { lookUpAccount("root", "no-such-group-here"); },
+                ::testing::ThrowsMessage<std::runtime_error>(
+                    HasSubstr("no such group \"no-such-group-here\"")));
+}
+
+// agent.run_as. Changing user needs root, as the service has; elsewhere these skip.
+class RunAsTest : public ChildProcessTest {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) {
+            GTEST_SKIP() << "starting a child as another user needs root";
+        }
+        nobody_ = lookUpAccount("nobody", "");
+    }
+
+    std::unique_ptr<ChildProcess> shellAs(const std::string& script,
+                                          std::map<std::string, std::optional<std::string>> env) {
+        ProcessOptions options;
+        options.executable = "/bin/sh";
+        options.args = {"-c", script};
+        options.environment = std::move(env);
+        options.runAs = nobody_;
+        options.onOutput = [this](ProcessStream, std::string_view line) {
+            lines_.push(std::string(line));
+        };
+        options.onExit = [this](const ProcessExit& exit) { exits_.push(exit); };
+        return ChildProcess::spawn(std::move(options));
+    }
+
+    Account nobody_;
+};
+
+TEST_F(RunAsTest, TheChildHasTheAccountsUserGroupsAndLoginVariablesOnly) {
+    auto child = shellAs("echo \"$(id -u) $(id -g) $(id -G) $HOME $USER $LOGNAME\"", {});
+    auto exit = exits_.pop(5s);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->code, 0);
+    auto line = lines_.pop(1s);
+    ASSERT_TRUE(line.has_value());
+    std::string groups;
+    for (long group : nobody_.supplementaryGroups) {
+        groups += " " + std::to_string(group);
+    }
+    // No trace of root's group 0 stays with the child.
+    EXPECT_EQ(*line, std::to_string(nobody_.uid) + " " + std::to_string(nobody_.gid) + groups +
+                         " " + nobody_.home + " nobody nobody");
+    EXPECT_THAT(*line, ::testing::Not(HasSubstr(" 0 ")));
+}
+
+TEST_F(RunAsTest, VariablesTheConfigSetsWinOverTheLoginOnes) {
+    auto child = shellAs("echo \"$HOME $USER\"", {{"HOME", "/var/lib/otelcol"}});
+    ASSERT_TRUE(exits_.pop(5s).has_value());
+    EXPECT_EQ(lines_.pop(1s), "/var/lib/otelcol nobody");
+}
+
+TEST_F(RunAsTest, AnExecutableTheAccountMayNotRunIsAnErrorNamingTheUser) {
+    testing::TempDir dir;
+    std::filesystem::copy_file("/bin/true", dir.path() / "private-true");
+    std::filesystem::permissions(dir.path() / "private-true", std::filesystem::perms::owner_all);
+    ProcessOptions options;
+    options.executable = dir.path() / "private-true";
+    options.runAs = nobody_;
+    EXPECT_THAT([&] { ChildProcess::spawn(options); },
+                ::testing::ThrowsMessage<std::runtime_error>(
+                    HasSubstr("as user nobody: Permission denied")));
+}
+
+TEST_F(RunAsTest, TheChildStillDiesWithItsParent) {
+    // Linux clears the parent-death signal when credentials change, so it is set after.
+    expectTheChildDiesWithItsParent(nobody_);
 }
 
 }  // namespace

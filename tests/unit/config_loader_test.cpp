@@ -538,6 +538,37 @@ TEST_F(ConfigLoaderTest, HupReloadIsRejectedWhereThereIsNoSighup) {
     EXPECT_NO_THROW(load(std::string(kMinimal) + "  use_hup_config_reload: false\n"));
 }
 
+TEST_F(ConfigLoaderTest, RunAsIsLookedUpWhenLoaded) {
+    config::SupervisorConfig cfg =
+        load(std::string(kMinimal) + "  run_as:\n    user: nobody\n    group: root\n").config;
+    ASSERT_TRUE(cfg.agent.runAs.has_value());
+    EXPECT_EQ(cfg.agent.runAs->user, "nobody");
+    EXPECT_EQ(cfg.agent.runAs->uid, 65534);
+    EXPECT_EQ(cfg.agent.runAs->group, "root");
+    EXPECT_EQ(cfg.agent.runAs->gid, 0);
+    cfg = load(std::string(kMinimal) + "  run_as:\n    user: root\n").config;
+    ASSERT_TRUE(cfg.agent.runAs.has_value());
+    EXPECT_EQ(cfg.agent.runAs->group, "root");  // the user's primary group
+    EXPECT_FALSE(load(kMinimal).config.agent.runAs.has_value());
+}
+
+TEST_F(ConfigLoaderTest, RunAsProblemsAreNamed) {
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  run_as:\n    user: no-such-user-here\n"),
+              "6:11: agent.run_as.user: no such user \"no-such-user-here\"");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) +
+                          "  run_as:\n    user: root\n    group: no-such-group-here\n"),
+              "7:12: agent.run_as.group: no such group \"no-such-group-here\"");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  run_as:\n    group: root\n"),
+              "6:5: agent.run_as.user: is required");
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  run_as:\n    user: \"\"\n"),
+              "6:11: agent.run_as.user: must not be empty");
+    options_.platform.supportsRunAs = false;
+    options_.platform.osType = "windows";
+    EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  run_as:\n    user: root\n"),
+              "6:5: agent.run_as: is not supported on windows: run the supervisor's service under "
+              "the account the collector should have");
+}
+
 TEST_F(ConfigLoaderTest, StartupFallbackConfigsMustExist) {
     EXPECT_EQ(onlyProblem(std::string(kMinimal) + "  startup_fallback_configs: [DIR/nope.yaml]\n"),
               "5:30: agent.startup_fallback_configs[0]: file \"" +

@@ -10,6 +10,11 @@
 #include "platform/fs.h"
 #include "support/TempDir.h"
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 namespace opampsup::storage {
 namespace {
 
@@ -77,6 +82,73 @@ TEST(StateStore, ReadWriteAndSetAside) {
     EXPECT_FALSE(store.read("x.dat").has_value());
     EXPECT_EQ(store.read("x.dat.corrupt"), "payload");
 }
+
+#ifndef _WIN32
+// agent.run_as: the collector's group passes through the store to the files written for
+// it, and reads nothing else. As root the test shares with nogroup (65534), otherwise with
+// its own group, the only one a non-root owner may give a file.
+struct Ownership {
+    int mode = -1;
+    long group = -1;
+};
+
+Ownership ownershipOf(const std::filesystem::path& path) {
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0) {
+        return {};
+    }
+    return {static_cast<int>(info.st_mode & 07777), static_cast<long>(info.st_gid)};
+}
+
+long groupToShareWith() {
+    return ::geteuid() == 0 ? 65534L : static_cast<long>(::getegid());
+}
+
+TEST(CollectorGroup, TheGroupPassesTheStoreAndReadsOnlyTheFilesWrittenForTheCollector) {
+    testing::TempDir dir;
+    const long group = groupToShareWith();
+    StateStore store(dir.path() / "storage", group);
+    store.prepare();
+    store.write("persistent_state.yaml", "private");
+    store.writeForCollector("effective.yaml", "shared");
+    store.writeForCollector("effective.yaml", "shared again");  // replaced, still shared
+    EXPECT_EQ(ownershipOf(store.directory()).mode, 0710);
+    EXPECT_EQ(ownershipOf(store.directory()).group, group);
+    EXPECT_EQ(ownershipOf(store.pathOf("persistent_state.yaml")).mode, 0600);
+    EXPECT_EQ(ownershipOf(store.pathOf("effective.yaml")).mode, 0640);
+    EXPECT_EQ(ownershipOf(store.pathOf("effective.yaml")).group, group);
+    EXPECT_EQ(filesIn(store.directory()),
+              (std::vector<std::string>{"effective.yaml", "persistent_state.yaml"}));
+
+    StateStore packages = store.subdirectory("packages");
+    packages.prepare();
+    EXPECT_EQ(ownershipOf(packages.directory()).mode, 0710);
+    EXPECT_EQ(packages.collectorGroup(), group);
+    std::filesystem::create_directories(packages.pathOf("agent/abc"));
+    platform::writeFileAtomically(packages.pathOf("agent/abc/otelcol"), "binary");
+    std::filesystem::permissions(packages.pathOf("agent/abc/otelcol"),
+                                 std::filesystem::perms::owner_all);
+    for (const char* name : {"agent", "agent/abc", "agent/abc/otelcol"}) {
+        packages.shareWithCollector(packages.pathOf(name));
+    }
+    EXPECT_EQ(ownershipOf(packages.pathOf("agent/abc")).mode, 0710);
+    EXPECT_EQ(ownershipOf(packages.pathOf("agent/abc/otelcol")).mode, 0750);
+    EXPECT_EQ(ownershipOf(packages.pathOf("agent/abc/otelcol")).group, group);
+
+    std::filesystem::create_symlink("/etc/passwd", packages.pathOf("link"));
+    EXPECT_THROW(packages.shareWithCollector(packages.pathOf("link")), std::system_error);
+}
+
+TEST(CollectorGroup, WithoutRunAsNothingIsShared) {
+    testing::TempDir dir;
+    StateStore store(dir.path() / "storage");
+    store.prepare();
+    store.writeForCollector("effective.yaml", "x");
+    store.shareWithCollector(store.pathOf("effective.yaml"));
+    EXPECT_EQ(ownershipOf(store.directory()).mode, 0700);
+    EXPECT_EQ(ownershipOf(store.pathOf("effective.yaml")).mode, 0600);
+}
+#endif
 
 class PersistentStateTest : public ::testing::Test {
   protected:

@@ -27,6 +27,7 @@ std::unique_ptr<RunningCollector> ProcessLauncher::launch(const LaunchSpec& spec
     options.args = spec.args;
     options.environment = spec.environment;
     options.workingDirectory = spec.workingDirectory;
+    options.runAs = runAs_;
     options.onOutput = [output = std::move(callbacks.output)](platform::ProcessStream stream,
                                                               std::string_view line) {
         if (output) {

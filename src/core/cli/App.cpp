@@ -27,6 +27,7 @@
 #include "core/telemetry/Logger.h"
 #include "core/telemetry/Redact.h"
 #include "opampsup/version.h"
+#include "platform/account.h"
 #include "platform/os.h"
 #include "platform/service.h"
 #include "platform/shutdown.h"
@@ -139,7 +140,15 @@ int run(const CommandLine& cmd, std::ostream& err) {
         logger.error("Cannot export the supervisor's own telemetry", {{"error", e.what()}});
         return kExitFailure;
     }
-    storage::StateStore store(cfg.storage.directory);
+    std::optional<long> collectorGroup;
+    if (cfg.agent.runAs) {
+        if (std::string why = platform::whyCannotRunAs(*cfg.agent.runAs); !why.empty()) {
+            logger.error("Cannot start the supervisor", {{"error", "agent.run_as: " + why}});
+            return kExitFailure;
+        }
+        collectorGroup = cfg.agent.runAs->gid;
+    }
+    storage::StateStore store(cfg.storage.directory, collectorGroup);
     storage::LoadedPersistentState state;
     try {
         store.prepare();
@@ -162,9 +171,11 @@ int run(const CommandLine& cmd, std::ostream& err) {
                  {"capabilities", hex(opamp::agentCapabilities(cfg.capabilities))}});
     logger.info("Collector command line",
                 {{"command", collectorCommandLine(cfg)},
+                 {"user", cfg.agent.runAs ? cfg.agent.runAs->user + ":" + cfg.agent.runAs->group
+                                          : std::string("(the supervisor's)")},
                  {"config_apply_timeout", config::formatGoDuration(cfg.agent.configApplyTimeout)},
                  {"bootstrap_timeout", config::formatGoDuration(cfg.agent.bootstrapTimeout)}});
-    agent::ProcessLauncher launcher;
+    agent::ProcessLauncher launcher(cfg.agent.runAs);
     if (std::optional<std::string> refused = refusedFallbackConfigs(cfg, launcher, logger)) {
         logger.error("Cannot start the supervisor", {{"error", *refused}});
         return kExitFailure;

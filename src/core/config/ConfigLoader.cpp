@@ -14,6 +14,7 @@
 #include "core/config/ListenAddress.h"
 #include "core/config/TlsNames.h"
 #include "core/config/YamlReader.h"
+#include "platform/account.h"
 #include "platform/os.h"
 #include "platform/paths.h"
 
@@ -328,6 +329,53 @@ void readFileList(MapReader& map, std::string_view key, std::vector<std::filesys
         checkReadableFile(map, map.childPath(key) + "[" + std::to_string(i) + "]", marks[i],
                           paths[i]);
         out.emplace_back(paths[i]);
+    }
+}
+
+// agent.run_as (ours): the account every run of the collector gets, looked up now so a
+// typo fails at startup rather than at the first start of the collector.
+void readRunAs(MapReader& agent, AgentSettings& out, const PlatformFacts& platform) {
+    std::optional<MapReader> runAs = agent.section("run_as");
+    if (!runAs) {
+        return;
+    }
+    LoadContext& ctx = agent.context();
+    std::string user;
+    std::string group;
+    std::optional<YAML::Mark> userAt = runAs->string("user", user);
+    std::optional<YAML::Mark> groupAt = runAs->string("group", group);
+    const bool hasUser = runAs->has("user");
+    runAs->finish();
+    if (!platform.supportsRunAs) {
+        ctx.problem(runAs->mark(), "agent.run_as",
+                    "is not supported on " + platform.osType +
+                        ": run the supervisor's service under the account the collector should "
+                        "have");
+        return;
+    }
+    if (!hasUser) {
+        ctx.problem(runAs->mark(), "agent.run_as.user", "is required");
+        return;
+    }
+    if (!userAt) {
+        return;  // already reported as not a string
+    }
+    if (user.empty()) {
+        ctx.problem(*userAt, "agent.run_as.user", "must not be empty");
+        return;
+    }
+    if (groupAt && group.empty()) {
+        ctx.problem(*groupAt, "agent.run_as.group",
+                    "must not be empty (leave it out for the user's primary group)");
+        return;
+    }
+    try {
+        out.runAs = platform::lookUpAccount(user, group);
+    } catch (const std::exception& e) {
+        const std::string reason = e.what();
+        const bool aboutGroup = groupAt && reason.find("group") != std::string::npos;
+        ctx.problem(aboutGroup ? *groupAt : *userAt,
+                    aboutGroup ? "agent.run_as.group" : "agent.run_as.user", reason);
     }
 }
 
@@ -658,6 +706,7 @@ void readAgent(MapReader& root, SupervisorConfig& cfg, const PlatformFacts& plat
         }
     }
     readPackage(*agent, a.package);
+    readRunAs(*agent, a, platform);
     agent->finish();
 }
 
@@ -1009,7 +1058,8 @@ LoadResult loadDocument(const YAML::Node& document, LoadContext& ctx, const Load
 
 PlatformFacts PlatformFacts::host() {
     return PlatformFacts{platform::defaultStorageDirectory(), platform::defaultAgentBinaryName(),
-                         platform::supportsHupReload(), std::string(platform::osType())};
+                         platform::supportsHupReload(), std::string(platform::osType()),
+                         platform::supportsRunAs()};
 }
 
 const std::vector<std::string>& knownFeatureGates() {

@@ -21,6 +21,7 @@ struct PlatformFacts {
     std::string defaultAgentBinary;
     bool supportsHupReload = true;
     std::string osType = "linux";  // linux, darwin, windows
+    bool supportsRunAs = true;
 
     static PlatformFacts host();
 };

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "platform/account.h"
+
 namespace opampsup::config {
 
 using Duration = std::chrono::nanoseconds;
@@ -237,6 +239,9 @@ struct AgentSettings {
     std::vector<std::string> envUnset;
     std::vector<std::filesystem::path> startupFallbackConfigs;
     PackageSettings package;
+    // Ours (agent.run_as): the account every run of the collector gets, looked up when the
+    // config is loaded; absent, the collector runs as the supervisor.
+    std::optional<platform::Account> runAs;
 };
 
 struct LogSettings {

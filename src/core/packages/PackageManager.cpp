@@ -105,6 +105,7 @@ struct WorkerJob {
     std::string binaryName;
     std::string archiveMember;
     bool tarGz;
+    storage::StateStore store;  // the packages directory, to share what the collector runs
 };
 
 void throwIfCancelled(Downloader& cancellation) {
@@ -133,6 +134,9 @@ void stageBinary(const WorkerJob& job) {
                     fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                         fs::perms::others_read | fs::perms::others_exec,
                     fs::perm_options::replace);
+    for (const fs::path& path : {job.agentDirectory.parent_path(), staging, binary}) {
+        job.store.shareWithCollector(path);
+    }
     platform::flushToDisk(binary);
     removeQuietly(job.agentDirectory);
     fs::rename(staging, job.agentDirectory);
@@ -146,6 +150,10 @@ void stageAddon(const WorkerJob& job) {
     fs::create_directories(staging);
     fs::copy_file(job.request.partFile, staging / job.addonFile,
                   fs::copy_options::overwrite_existing);
+    for (const fs::path& path :
+         {job.addonDirectory.parent_path(), staging, staging / job.addonFile}) {
+        job.store.shareWithCollector(path);
+    }
     platform::flushToDisk(staging / job.addonFile);
     if (fs::exists(job.addonDirectory)) {
         fs::rename(job.addonDirectory, old);
@@ -195,11 +203,12 @@ void prepareInWorker(const WorkerJob& job, Downloader& downloader,
 }  // namespace
 
 PackageManager::PackageManager(supervisor::Scheduler& loop, const config::SupervisorConfig& config,
-                               const fs::path& storageDirectory, Downloader::Connection connection,
-                               Collector collector, telemetry::Logger logger)
+                               const storage::StateStore& storage,
+                               Downloader::Connection connection, Collector collector,
+                               telemetry::Logger logger)
     : loop_(loop),
       config_(config),
-      store_(storageDirectory / kPackagesDirectory),
+      store_(storage.subdirectory(kPackagesDirectory)),
       connection_(std::move(connection)),
       collector_(std::move(collector)),
       logger_(std::move(logger)) {
@@ -563,7 +572,8 @@ void PackageManager::prepare(const std::string& name, const pb::PackageAvailable
                   addonFileName(request.url),
                   fs::path(settings.agentBinary).filename().string(),
                   settings.agentBinary,
-                  settings.archive == "tar.gz"};
+                  settings.archive == "tar.gz",
+                  store_};
     const SignatureVerifier* verifier = verifier_.get();
     auto post = [this, alive = std::weak_ptr<bool>(alive_)](std::function<void()> task) {
         loop_.post([alive, task = std::move(task)] {

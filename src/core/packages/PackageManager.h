@@ -56,7 +56,7 @@ class PackageManager {
 
     // Throws std::runtime_error when the verifier's keys or roots cannot be loaded.
     PackageManager(supervisor::Scheduler& loop, const config::SupervisorConfig& config,
-                   const std::filesystem::path& storageDirectory, Downloader::Connection connection,
+                   const storage::StateStore& storage, Downloader::Connection connection,
                    Collector collector, telemetry::Logger logger);
     ~PackageManager();
     PackageManager(const PackageManager&) = delete;

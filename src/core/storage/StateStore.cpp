@@ -8,14 +8,19 @@
 
 namespace opampsup::storage {
 
-StateStore::StateStore(std::filesystem::path directory) : directory_(std::move(directory)) {}
+StateStore::StateStore(std::filesystem::path directory, std::optional<long> collectorGroup)
+    : directory_(std::move(directory)), collectorGroup_(collectorGroup) {}
+
+StateStore StateStore::subdirectory(std::string_view name) const {
+    return StateStore(pathOf(name), collectorGroup_);
+}
 
 std::filesystem::path StateStore::pathOf(std::string_view name) const {
     return directory_ / std::filesystem::path(name);
 }
 
 void StateStore::prepare() const {
-    platform::createPrivateDirectory(directory_);
+    platform::createPrivateDirectory(directory_, collectorGroup_);
 }
 
 std::optional<std::string> StateStore::read(std::string_view name) const {
@@ -39,6 +44,16 @@ std::optional<std::string> StateStore::read(std::string_view name) const {
 
 void StateStore::write(std::string_view name, std::string_view content) const {
     platform::writeFileAtomically(pathOf(name), content);
+}
+
+void StateStore::writeForCollector(std::string_view name, std::string_view content) const {
+    platform::writeFileAtomically(pathOf(name), content, collectorGroup_);
+}
+
+void StateStore::shareWithCollector(const std::filesystem::path& path) const {
+    if (collectorGroup_) {
+        platform::shareWithGroup(path, *collectorGroup_);
+    }
 }
 
 std::filesystem::path StateStore::setAside(std::string_view name) const {

@@ -12,12 +12,19 @@ namespace opampsup::storage {
 
 class StateStore {
   public:
-    explicit StateStore(std::filesystem::path directory);
+    // `collectorGroup`: the group of agent.run_as, which may pass through the directory to
+    // the files written for the collector and read nothing else.
+    explicit StateStore(std::filesystem::path directory,
+                        std::optional<long> collectorGroup = std::nullopt);
 
     const std::filesystem::path& directory() const { return directory_; }
     std::filesystem::path pathOf(std::string_view name) const;
+    const std::optional<long>& collectorGroup() const { return collectorGroup_; }
+    // A store for a subdirectory, shared with the same group.
+    StateStore subdirectory(std::string_view name) const;
 
-    // Creates the directory, private to the supervisor's user. Throws std::system_error.
+    // Creates the directory, private to the supervisor's user (and passable by the
+    // collector's group). Throws std::system_error.
     void prepare() const;
 
     // The file's content; nullopt when it does not exist. Throws std::system_error when it
@@ -26,6 +33,12 @@ class StateStore {
 
     // Atomically replaces the file (mode 0600). Throws std::system_error.
     void write(std::string_view name, std::string_view content) const;
+    // The same for a file the collector reads (its config, the certificates it is offered):
+    // readable by the collector's group under agent.run_as.
+    void writeForCollector(std::string_view name, std::string_view content) const;
+    // Lets the collector's group reach a file or directory made inside the store by other
+    // means (a package's binary); nothing happens without agent.run_as.
+    void shareWithCollector(const std::filesystem::path& path) const;
 
     // Deletes the file; nothing happens when it does not exist. Throws std::system_error.
     void remove(std::string_view name) const;
@@ -37,6 +50,7 @@ class StateStore {
 
   private:
     std::filesystem::path directory_;
+    std::optional<long> collectorGroup_;
 };
 
 }  // namespace opampsup::storage

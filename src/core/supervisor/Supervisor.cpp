@@ -338,7 +338,7 @@ void Supervisor::startBootstrap() {
     input.needsNopPipeline = true;
     effective::ComposeResult composed = effective::composeEffectiveConfig(input);
     try {
-        store_.write(kEffectiveConfigFile, composed.yaml);
+        store_.writeForCollector(kEffectiveConfigFile, composed.yaml);
         output_->restart();
     } catch (const std::exception& e) {
         finishBootstrap(std::string("cannot write the bootstrap config: ") + e.what());
@@ -818,7 +818,7 @@ void Supervisor::runCollector(Relaunch how) {
     }
     try {
         writeOfferedFiles();
-        store_.write(kEffectiveConfigFile, composed.yaml);
+        store_.writeForCollector(kEffectiveConfigFile, composed.yaml);
         if (!reload) {
             output_->restart();
         }
@@ -1232,7 +1232,7 @@ void Supervisor::onConnectionSettings(const pb::ConnectionSettingsOffers& receiv
 void Supervisor::writeOfferedFiles() const {
     const std::vector<std::pair<std::string, std::string>> files = offeredFiles();
     for (const auto& [name, pem] : files) {
-        store_.write(name, pem);
+        store_.writeForCollector(name, pem);
     }
     std::error_code error;
     for (auto it = std::filesystem::directory_iterator(store_.directory(), error);
@@ -1410,7 +1410,7 @@ void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
     const std::string hash = config.config_hash();
     const std::string file = "validate-config-" + randomHex(4) + ".yaml";
     try {
-        store_.write(file, candidateYaml);
+        store_.writeForCollector(file, candidateYaml);
     } catch (const std::exception& e) {
         refused(hash, std::string("cannot write the config to validate: ") + e.what());
         return;

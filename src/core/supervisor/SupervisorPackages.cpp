@@ -47,8 +47,8 @@ void Supervisor::startPackageManager() {
     collector.finished = [this](bool installed) {
         (installed ? platform_.metrics->packagesInstalled : platform_.metrics->packagesFailed) += 1;
     };
-    packages_ = std::make_unique<packages::PackageManager>(
-        loop_, config_, store_.directory(), connection, collector, logger_.named("packages"));
+    packages_ = std::make_unique<packages::PackageManager>(loop_, config_, store_, connection,
+                                                           collector, logger_.named("packages"));
     packages_->load();
     executable_ = packages_->activeExecutable();
     validator_->setExecutable(executable_);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -84,6 +85,13 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
     out.push_back(nullptr);
     return out;
 }
+
+// What the child was doing when it failed, reported with errno before it exits.
+enum class ChildStep : int { Exec, ChangeDirectory, SetGroups, SetGid, SetUid };
+struct ChildFailure {
+    ChildStep step;
+    int error;
+};
 
 void makePipe(int fds[2]) {
     if (::pipe(fds) != 0) {
@@ -244,7 +252,18 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
     std::vector<std::string> argStrings{executable};
     argStrings.insert(argStrings.end(), options.args.begin(), options.args.end());
     std::vector<char*> argv = pointers(argStrings);
-    std::vector<std::string> envStrings = childEnvironment(options.environment);
+    std::map<std::string, std::optional<std::string>> environment = options.environment;
+    std::vector<gid_t> groups;
+    if (options.runAs) {
+        // As a login would; a value the config gives wins.
+        environment.emplace("HOME", options.runAs->home);
+        environment.emplace("USER", options.runAs->user);
+        environment.emplace("LOGNAME", options.runAs->user);
+        for (long group : options.runAs->supplementaryGroups) {
+            groups.push_back(static_cast<gid_t>(group));
+        }
+    }
+    std::vector<std::string> envStrings = childEnvironment(environment);
     std::vector<char*> envp = pointers(envStrings);
     std::string workingDirectory =
         options.workingDirectory ? options.workingDirectory->string() : std::string();
@@ -268,12 +287,27 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
                                  ": fork failed: " + errorText(error));
     }
     if (pid == 0) {
-        // The child. Report a failure as errno through the status pipe, then leave.
-        auto fail = [&](int error) {
-            [[maybe_unused]] ssize_t ignored = ::write(status[1], &error, sizeof error);
+        // The child. Report a failure as the failing step and errno through the status
+        // pipe, then leave.
+        auto fail = [&](ChildStep step, int error) {
+            const ChildFailure failure{step, error};
+            [[maybe_unused]] ssize_t ignored = ::write(status[1], &failure, sizeof failure);
             ::_exit(127);
         };
         ::setpgid(0, 0);
+        if (options.runAs) {
+            // Groups first: once the user has changed, they can no longer be changed.
+            if (::setgroups(groups.size(), groups.data()) != 0) {
+                fail(ChildStep::SetGroups, errno);
+            }
+            if (::setgid(static_cast<gid_t>(options.runAs->gid)) != 0) {
+                fail(ChildStep::SetGid, errno);
+            }
+            if (::setuid(static_cast<uid_t>(options.runAs->uid)) != 0) {
+                fail(ChildStep::SetUid, errno);
+            }
+        }
+        // After the credentials change, which clears the parent-death signal on Linux.
         if (!posix::tieToParent(static_cast<int>(parent))) {
             ::_exit(127);
         }
@@ -289,22 +323,22 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
         }
         if (::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(out[1], STDOUT_FILENO) < 0 ||
             ::dup2(err[1], STDERR_FILENO) < 0) {
-            fail(errno);
+            fail(ChildStep::Exec, errno);
         }
         posix::closeDescriptorsOnExec();
         if (!workingDirectory.empty() && ::chdir(workingDirectory.c_str()) != 0) {
-            fail(errno);
+            fail(ChildStep::ChangeDirectory, errno);
         }
         ::execve(argv[0], argv.data(), envp.data());
-        fail(errno);
+        fail(ChildStep::Exec, errno);
     }
 
     for (int fd : {status[1], out[1], err[1], devNull}) {
         ::close(fd);
     }
-    int childError = 0;
+    ChildFailure failure{};
     ssize_t n;
-    while ((n = ::read(status[0], &childError, sizeof childError)) < 0 && errno == EINTR) {
+    while ((n = ::read(status[0], &failure, sizeof failure)) < 0 && errno == EINTR) {
     }
     ::close(status[0]);
     if (n > 0) {
@@ -312,12 +346,25 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
         ::close(err[0]);
         int ignored = 0;
         ::waitpid(pid, &ignored, 0);
-        std::string reason = errorText(childError);
-        if (!workingDirectory.empty() && childError == ENOENT &&
-            !std::filesystem::exists(workingDirectory)) {
-            reason = "working directory " + workingDirectory + ": " + reason;
+        std::string reason = errorText(failure.error);
+        switch (failure.step) {
+            case ChildStep::ChangeDirectory:
+                reason = "working directory " + workingDirectory + ": " + reason;
+                break;
+            case ChildStep::SetGroups:
+                reason = "setgroups: " + reason;
+                break;
+            case ChildStep::SetGid:
+                reason = "setgid " + std::to_string(options.runAs->gid) + ": " + reason;
+                break;
+            case ChildStep::SetUid:
+                reason = "setuid " + std::to_string(options.runAs->uid) + ": " + reason;
+                break;
+            case ChildStep::Exec:
+                break;
         }
-        throw std::runtime_error("cannot start " + executable + ": " + reason);
+        const std::string as = options.runAs ? " as user " + options.runAs->user : "";
+        throw std::runtime_error("cannot start " + executable + as + ": " + reason);
     }
     return std::make_unique<PosixChildProcess>(pid, out[0], err[0], std::move(options));
 }

@@ -46,11 +46,21 @@ std::filesystem::path temporarySibling(const std::filesystem::path& path) {
 
 }  // namespace
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         std::optional<long> sharedWithGroup) {
     std::filesystem::path temp = temporarySibling(path);
     Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
         fail("cannot create", temp);
+    }
+    // Shared before the rename, so the collector never finds the new file unreadable.
+    if (sharedWithGroup &&
+        (::fchown(fd.get(), static_cast<uid_t>(-1), static_cast<gid_t>(*sharedWithGroup)) != 0 ||
+         ::fchmod(fd.get(), 0640) != 0)) {
+        int saved = errno;
+        ::unlink(temp.c_str());
+        errno = saved;
+        fail("cannot share with the collector's group", temp);
     }
     const char* data = content.data();
     std::size_t left = content.size();
@@ -105,14 +115,38 @@ void flushToDisk(const std::filesystem::path& file) {
     }
 }
 
-void createPrivateDirectory(const std::filesystem::path& directory) {
+void createPrivateDirectory(const std::filesystem::path& directory,
+                            std::optional<long> sharedWithGroup) {
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
     if (ec) {
         throw std::system_error(ec, "cannot create directory " + directory.string());
     }
-    if (::chmod(directory.c_str(), 0700) != 0) {
+    if (sharedWithGroup) {
+        shareWithGroup(directory, *sharedWithGroup);
+    } else if (::chmod(directory.c_str(), 0700) != 0) {
         fail("cannot restrict the permissions of", directory);
+    }
+}
+
+void shareWithGroup(const std::filesystem::path& path, long group) {
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0) {
+        fail("cannot share with the collector's group", path);
+    }
+    if (S_ISLNK(info.st_mode)) {
+        errno = ELOOP;  // never follow a link out of the supervisor's own tree
+        fail("cannot share a symbolic link with the collector's group:", path);
+    }
+    mode_t mode = 0640;
+    if (S_ISDIR(info.st_mode)) {
+        mode = 0710;
+    } else if ((info.st_mode & S_IXUSR) != 0) {
+        mode = 0750;
+    }
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(group)) != 0 ||
+        ::chmod(path.c_str(), mode) != 0) {
+        fail("cannot share with the collector's group", path);
     }
 }
 

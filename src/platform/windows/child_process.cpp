@@ -157,6 +157,10 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
     auto fail = [&](const std::string& step) -> std::runtime_error {
         return std::runtime_error("cannot start " + executable + ": " + step + lastError());
     };
+    if (options.runAs) {
+        throw std::runtime_error("cannot start " + executable + " as user " + options.runAs->user +
+                                 ": not supported on Windows");
+    }
     SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
     HANDLE outRead = nullptr, outWrite = nullptr, errRead = nullptr, errWrite = nullptr;
     if (!CreatePipe(&outRead, &outWrite, &inherit, 0) ||

@@ -17,7 +17,11 @@ namespace {
 
 }  // namespace
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         std::optional<long> sharedWithGroup) {
+    if (sharedWithGroup) {
+        shareWithGroup(path, *sharedWithGroup);  // throws: Windows has no run_as
+    }
     std::random_device random;
     std::filesystem::path temp = path.parent_path() / (L"." + path.filename().wstring() + L".tmp-" +
                                                        std::to_wstring(random()));
@@ -76,12 +80,23 @@ void flushToDisk(const std::filesystem::path& file) {
     ::CloseHandle(handle);
 }
 
-void createPrivateDirectory(const std::filesystem::path& directory) {
+void createPrivateDirectory(const std::filesystem::path& directory,
+                            std::optional<long> sharedWithGroup) {
+    if (sharedWithGroup) {
+        shareWithGroup(directory, *sharedWithGroup);  // throws: Windows has no run_as
+    }
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
     if (ec) {
         throw std::system_error(ec, "cannot create directory " + directory.string());
     }
+}
+
+// agent.run_as is refused when the config is loaded on Windows, so no group ever gets here.
+void shareWithGroup(const std::filesystem::path& path, long /*group*/) {
+    throw std::system_error(std::make_error_code(std::errc::operation_not_supported),
+                            "cannot share " + path.string() +
+                                " with a group: agent.run_as is not supported on Windows");
 }
 
 }  // namespace opampsup::platform
