@@ -131,6 +131,64 @@ TEST(ConfigComposer, RemoteFilesInNameOrderUnnamedLastAndTheInstanceIdKept) {
     EXPECT_FALSE(c["receivers"]["nop"].IsDefined());
 }
 
+// Found by config_composer_fuzz: a scalar where the instance ID goes made yaml-cpp throw
+// BadSubscript out of the composer. It is replaced, as merging a map over it would.
+TEST(ConfigComposer, TheInstanceIdGoesInWhateverTheRemoteConfigPutsOnItsWay) {
+    ComposeInput input;
+    input.opampExtensionYaml = opampExtensionYaml(extension());
+    input.acceptsRemoteConfig = true;
+    input.instanceUid = "018fe0c4-1d4a-7b5e-9c3f-2a1b3c4d5e6f";
+    for (const char* remote :
+         {"service: scalar\n", "service:\n  telemetry: 42\n", "service: [a, b]\n",
+          "service:\n  telemetry:\n    resource: text\n", "service:\n  telemetry: ~\n"}) {
+        input.remoteConfig = std::map<std::string, std::string>{{"", remote}};
+        ComposeResult r = composeEffectiveConfig(input);
+        ASSERT_FALSE(r.error) << remote;
+        YAML::Node attributes =
+            YAML::Load(r.yaml)["service"]["telemetry"]["resource"]["attributes"];
+        ASSERT_TRUE(attributes.IsSequence()) << remote << r.yaml;
+        ASSERT_EQ(attributes.size(), 1U) << remote << r.yaml;
+        EXPECT_EQ(attributes[0]["value"].as<std::string>(), input.instanceUid) << remote;
+    }
+}
+
+// Found by config_composer_fuzz: a YAML alias that refers to itself sent the reference
+// substitution into endless recursion (a stack overflow). Remote files are also refused by
+// remote_config_restrictions first; local files are not, so the composer refuses them too.
+TEST(ConfigComposer, ADocumentThatRefersToItselfIsRefusedNotWalkedForever) {
+    testing::TempDir dir;
+    const std::string selfReferring = "x: &a {k: {<<: *a, k: 3}}\n";
+    auto local = dir.write("local.yaml", selfReferring);
+    ComposeInput input;
+    input.configFiles = {local.string()};
+    input.opampExtensionYaml = opampExtensionYaml(extension());
+    ComposeResult r = composeEffectiveConfig(input);
+    ASSERT_FALSE(r.error);
+    ASSERT_EQ(r.warnings.size(), 1U);
+    EXPECT_THAT(r.warnings[0], HasSubstr("refers to itself"));
+    EXPECT_FALSE(YAML::Load(r.yaml)["x"].IsDefined());
+
+    input.configFiles.clear();
+    input.remoteConfig = std::map<std::string, std::string>{{"", selfReferring}};
+    r = composeEffectiveConfig(input);
+    ASSERT_TRUE(r.error);
+    EXPECT_THAT(*r.error, HasSubstr("the remote config is not valid YAML: it nests deeper"));
+
+    // Aliases that stand for a billion values are refused the same way.
+    std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i < 9; ++i) {
+        laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+        for (int j = 0; j < 10; ++j) {
+            laughs += (j == 0 ? "*a" : ", *a") + std::to_string(i - 1);
+        }
+        laughs += "]\n";
+    }
+    input.remoteConfig = std::map<std::string, std::string>{{"", laughs}};
+    r = composeEffectiveConfig(input);
+    ASSERT_TRUE(r.error);
+    EXPECT_THAT(*r.error, HasSubstr("more than 1000000 values"));
+}
+
 TEST(ConfigComposer, BadRemoteConfigIsAnErrorNamingIt) {
     ComposeInput input;
     input.opampExtensionYaml = opampExtensionYaml(extension());

@@ -1,10 +1,17 @@
-// The package journal's file format and the version order used to refuse downgrades.
+// The package journal's file format, the version order used to refuse downgrades, and the
+// checks an offer must pass before anything is downloaded.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/config/SupervisorConfig.h"
 #include "core/packages/PackageJournal.h"
+#include "core/packages/PackageManager.h"
 #include "core/packages/Version.h"
+#include "core/storage/StateStore.h"
+#include "core/telemetry/Logger.h"
+#include "support/ManualScheduler.h"
+#include "support/TempDir.h"
 
 namespace opampsup::packages {
 namespace {
@@ -100,6 +107,43 @@ TEST(PackageVersion, WhatIsNotAVersionCannotBeOrdered) {
     EXPECT_FALSE(compareVersions("1..2", "1.2"));
     EXPECT_FALSE(compareVersions("1.2.0-", "1.2.0"));
     EXPECT_FALSE(compareVersions("99999999999999999999.0", "1.0"));
+}
+
+// Found by server_to_agent_fuzz: a download_url Poco cannot parse made Poco::URI throw out of
+// onPackagesAvailable (on the supervisor's loop, which ended the supervisor). Such an offer,
+// and any that is not http:// or https://, is refused before a download starts.
+TEST(PackageOffer, ADownloadUrlThatIsNotHttpIsRefusedUpFront) {
+    testing::TempDir dir;
+    testing::ManualScheduler loop;
+    config::SupervisorConfig config;
+    config.capabilities.acceptsPackages = true;
+    config.agent.executable = "/usr/bin/otelcol-contrib";
+    config.agent.package.allowUnsigned = true;
+    PackageManager::Collector collector;
+    collector.runningVersion = [] { return std::string("0.110.0"); };
+    telemetry::LoggerOptions quiet;
+    quiet.outputPaths = {};
+    PackageManager manager(loop, config, storage::StateStore(dir.path()), {}, collector,
+                           telemetry::Logger::create(quiet));
+    manager.load();
+    pb::PackagesAvailable offer;
+    const std::vector<std::string> urls{"http://[::1", "ftp://files.example.com/geoip.mmdb",
+                                        "file:///etc/passwd", "http:///no-host", "not a url"};
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        auto& addon = (*offer.mutable_packages())["addon" + std::to_string(i)];
+        addon.set_type(pb::PackageType_Addon);
+        addon.set_hash("hash" + std::to_string(i));
+        addon.mutable_file()->set_download_url(urls[i]);
+        addon.mutable_file()->set_content_hash(std::string(32, 'h'));
+    }
+    ASSERT_NO_THROW(manager.onPackagesAvailable(offer));
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        const pb::PackageStatus& status =
+            manager.statuses().packages().at("addon" + std::to_string(i));
+        EXPECT_EQ(status.status(), pb::PackageStatusEnum_InstallFailed) << urls[i];
+        EXPECT_THAT(status.error_message(), HasSubstr("download_url is not an http")) << urls[i];
+    }
+    manager.shutdown();
 }
 
 }  // namespace

@@ -99,6 +99,19 @@ TEST(Restrictions, RulesOfOneKindLeaveTheOthersAlone) {
     EXPECT_EQ(check(rules, "receivers:\n  otlp: {}\nexporters:\n  file: {}\n"), std::nullopt);
 }
 
+// Found by server_to_agent_fuzz: a rule for a kind the config does not have made yaml-cpp
+// throw InvalidNode out of the check (and out of the supervisor's loop).
+TEST(Restrictions, ARuleForAKindTheConfigLacksIsKept) {
+    RemoteConfigRestrictions rules;
+    rules.components["receivers"].allow = {"otlp"};
+    rules.components["connectors"].deny = {"*"};
+    EXPECT_EQ(check(rules, "processors:\n  batch: {}\n"), std::nullopt);
+    EXPECT_EQ(check(rules, "exporters:\n  debug: {}\nreceivers: ~\n"), std::nullopt);
+    auto denied = check(rules, "connectors:\n  forward: {}\n");
+    ASSERT_TRUE(denied);
+    EXPECT_NE(denied->find("components.connectors.deny"), std::string::npos) << *denied;
+}
+
 TEST(Restrictions, PathsMustLieUnderAnAllowedPrefix) {
     RemoteConfigRestrictions rules = providersOpen();
     rules.allowedPathPrefixes = {"/var/log", "/tmp/otel/"};

@@ -18,6 +18,33 @@ std::string quoted(const std::string& text) {
     return out.c_str();
 }
 
+// YAML aliases can make a document refer to itself, or stand for billions of values. The
+// merge and the reference substitution walk the document, and would not end: such a document
+// is refused here, with the limits remote_config_restrictions applies to remote files.
+constexpr int kMaxDepth = 100;
+constexpr std::size_t kMaxValues = 1000000;
+
+bool withinLimits(const YAML::Node& node, int depth, std::size_t& values) {
+    if (depth > kMaxDepth || ++values > kMaxValues) {
+        return false;
+    }
+    if (node.IsMap()) {
+        for (const auto& entry : node) {
+            if (!withinLimits(entry.first, depth + 1, values) ||
+                !withinLimits(entry.second, depth + 1, values)) {
+                return false;
+            }
+        }
+    } else if (node.IsSequence()) {
+        for (const auto& item : node) {
+            if (!withinLimits(item, depth + 1, values)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 // Parses one piece of YAML; an empty document is an empty map.
 std::optional<YAML::Node> parse(const std::string& text, std::string& error) {
     try {
@@ -27,6 +54,13 @@ std::optional<YAML::Node> parse(const std::string& text, std::string& error) {
         }
         if (!node.IsMap()) {
             error = "the top level is not a map";
+            return std::nullopt;
+        }
+        std::size_t values = 0;
+        if (!withinLimits(node, 0, values)) {
+            error = "it nests deeper than " + std::to_string(kMaxDepth) +
+                    " levels or expands to more than " + std::to_string(kMaxValues) +
+                    " values (a YAML alias that refers to itself?)";
             return std::nullopt;
         }
         return node;
@@ -93,11 +127,22 @@ void clearResourceAttributes(YAML::Node& config) {
     }
 }
 
+// The map at `parent[key]`. Anything else there (a scalar, a list) is replaced by an empty
+// map, as merging a map over it would: yaml-cpp throws when a scalar is subscripted.
+YAML::Node mapAt(YAML::Node& parent, const char* key) {
+    if (!parent[key].IsMap()) {
+        parent[key] = YAML::Node(YAML::NodeType::Map);
+    }
+    return parent[key];
+}
+
 // A remote config may set resource attributes but must not change who the collector says
 // it is: service.instance.id is put back, in whichever form the config uses (the
 // `attributes` list, or the older inline map).
 void assertInstanceId(YAML::Node& config, const std::string& uid) {
-    YAML::Node resource = config["service"]["telemetry"]["resource"];
+    YAML::Node service = mapAt(config, "service");
+    YAML::Node telemetry = mapAt(service, "telemetry");
+    YAML::Node resource = mapAt(telemetry, "resource");
     if (resource.IsMap() && !resource["attributes"].IsDefined() && resource.size() > 0) {
         resource["service.instance.id"] = uid;
         return;

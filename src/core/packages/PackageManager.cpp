@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <Poco/DigestEngine.h>
+#include <Poco/Exception.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/URI.h>
 
@@ -74,6 +75,17 @@ bool isPlainName(const std::string& name) {
 // hex. Neither can end in "#staging" or "#old", the names of a swap in progress.
 std::string addonDirectoryName(const std::string& name) {
     return isPlainName(name) ? name : "%" + opamp::hex(name);
+}
+
+// Whether the downloader can fetch `url`: it parses, and names an http:// or https:// host.
+// A URL Poco cannot parse must not get further: Poco::URI throws on it.
+bool isDownloadableUrl(const std::string& url) {
+    try {
+        Poco::URI uri(url);
+        return (uri.getScheme() == "http" || uri.getScheme() == "https") && !uri.getHost().empty();
+    } catch (const Poco::Exception&) {
+        return false;
+    }
 }
 
 // The file name an addon keeps: the last segment of its URL when plain.
@@ -402,6 +414,10 @@ void PackageManager::assess(const std::string& name, const pb::PackageAvailable&
     }
     if (offered.file().download_url().empty()) {
         refuse("the offer has no file.download_url");
+        return;
+    }
+    if (!isDownloadableUrl(offered.file().download_url())) {
+        refuse("the offer's file.download_url is not an http:// or https:// URL");
         return;
     }
     if (offered.file().content_hash().size() != 32) {

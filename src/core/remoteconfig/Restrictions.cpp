@@ -268,7 +268,8 @@ class Checker {
 
     std::optional<std::string> checkComponents(const YAML::Node& section, const std::string& kind) {
         auto rule = rules_.components.find(kind);
-        if (rule == rules_.components.end() || !section.IsMap()) {
+        // A kind the config does not have is an invalid node, which throws if asked its type.
+        if (rule == rules_.components.end() || !section.IsDefined() || !section.IsMap()) {
             return std::nullopt;
         }
         const std::string prefix = "remote_config_restrictions.components." + kind;
