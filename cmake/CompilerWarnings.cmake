@@ -26,3 +26,23 @@ if(OPAMPSUP_ENABLE_ASAN)
     add_compile_options(${_san})
     add_link_options(${_san})
 endif()
+
+# ThreadSanitizer: our code is instrumented; Poco, protobuf and yaml-cpp from Debian are
+# not, so races inside them go unseen, and only the known false positives of that mix are
+# suppressed (tests/tsan.supp).
+if(OPAMPSUP_ENABLE_TSAN)
+    if(OPAMPSUP_ENABLE_ASAN)
+        message(FATAL_ERROR "OPAMPSUP_ENABLE_TSAN and OPAMPSUP_ENABLE_ASAN exclude each other")
+    endif()
+    add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=thread)
+endif()
+
+# libFuzzer: everything is compiled with coverage instrumentation (fuzzer-no-link) and the
+# sanitizers; only the fuzz executables link libFuzzer itself (-fsanitize=fuzzer, added in
+# tests/fuzz/CMakeLists.txt), so a helper executable keeps its own main().
+if(OPAMPSUP_BUILD_FUZZERS)
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+        -fno-sanitize-recover=all)
+    add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()

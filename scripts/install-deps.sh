@@ -8,6 +8,8 @@ packages=(
     libpoco-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
     libgtest-dev libgmock-dev
     g++-mingw-w64-x86-64-posix clang-format
+    # The fuzz targets: Clang with libFuzzer and its sanitizers.
+    clang libclang-rt-14-dev
     # The installer tests: build and check the deb and rpm, verify the systemd unit, check
     # the WiX and launchd sources.
     lintian rpm systemd adduser init-system-helpers libxml2-utils wixl msitools libplist-utils

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The one command that tests the project on a fresh Debian 12 machine: installs what is
-# missing, then configures, builds and runs the whole suite twice, once in the CI
-# configuration (warnings as errors) and once under AddressSanitizer + UBSan.
+# missing, then configures, builds and runs the suite in the CI configuration (warnings as
+# errors) and under AddressSanitizer + UBSan, and fuzzes briefly. Tests parametrised by
+# transport run once each: the WebSocket ones under the sanitizers, the HTTP ones in the
+# ci build; everything else runs in both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake --workflow --preset ci
 cmake --workflow --preset asan
+# The fuzz targets: built with Clang, run over their committed seed corpora, then each
+# fuzzed for a short, fixed time (a finding fails the run and keeps its reproducer).
+cmake --workflow --preset fuzz
+FUZZ_BUILD_JOBS=2 scripts/fuzz.sh 10

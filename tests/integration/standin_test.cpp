@@ -437,6 +437,22 @@ TEST_F(standin_run, LogLinesAreWrittenAtStart) {
     EXPECT_EQ(child->waitExit(), 0);
 }
 
+TEST_F(standin_run, LogLinesPerIntervalFloodTheOutputForAsLongAsItRuns) {
+    auto file = config(
+        "c.yaml", producingConfig(dir_.path() / "out.jsonl", "    log_lines_per_interval: 20\n"));
+    auto child = start({"--config", file.string()});
+    ASSERT_TRUE(child->waitForErr("Everything is ready")) << child->err();
+    ASSERT_TRUE(waitUntil([&] { return countOf(child->err(), "standin receiver log line") >= 60; }))
+        << child->err();
+    // Every batch brings its lines, numbered.
+    const std::size_t then = countOf(child->err(), "standin receiver log line");
+    EXPECT_TRUE(
+        waitUntil([&] { return countOf(child->err(), "standin receiver log line") >= then + 60; }));
+    EXPECT_THAT(child->err(), HasSubstr("\"batch\": \"2\", \"line\": \"20\""));
+    child->signal(SIGTERM);
+    EXPECT_EQ(child->waitExit(), 0);
+}
+
 TEST_F(standin_run, MemoryHogIsResident) {
     auto file =
         config("c.yaml", producingConfig(dir_.path() / "out.jsonl", "    memory_hog_mib: 64\n"));
@@ -724,6 +740,58 @@ TEST_F(standin_opamp, SlowStartDelaysReadinessAndTheConnection) {
     EXPECT_GE(connectedAfter, 1s);
     ASSERT_TRUE(child->waitForErr("Everything is ready")) << child->err();
     EXPECT_THAT(child->err(), HasSubstr("slow_start"));
+}
+
+TEST_F(standin_opamp, FloodCustomMessagesAreSentEveryInterval) {
+    auto child = startWith(opampConfig("", "    flood_custom_messages: 5\n"));
+    auto registered = nextWhere([](const pb::AgentToServer& m) {
+        return m.custom_capabilities().capabilities_size() == 1 &&
+               m.custom_capabilities().capabilities(0) == "io.opentelemetry.standin.flood";
+    });
+    ASSERT_TRUE(registered) << child->err();
+    std::vector<std::string> data;
+    ASSERT_TRUE(nextWhere([&](const pb::AgentToServer& m) {
+        if (m.custom_message().capability() == "io.opentelemetry.standin.flood") {
+            EXPECT_EQ(m.custom_message().type(), "flood");
+            data.push_back(m.custom_message().data());
+        }
+        return data.size() >= 15;
+    })) << child->err();
+    // Five a batch, in order, batch after batch ("<batch>.<n>").
+    auto parse = [](const std::string& d) {
+        return std::make_pair(std::stoull(d.substr(0, d.find('.'))),
+                              std::stoull(d.substr(d.find('.') + 1)));
+    };
+    for (std::size_t i = 1; i < data.size(); ++i) {
+        auto [batch, n] = parse(data[i - 1]);
+        auto expected = n < 5 ? std::make_pair(batch, n + 1) : std::make_pair(batch + 1, 1ULL);
+        EXPECT_EQ(parse(data[i]), expected) << data[i - 1] << " then " << data[i];
+    }
+    EXPECT_EQ(child->poll(), std::nullopt);
+}
+
+TEST_F(standin_opamp, OpampNeverConnectsKeepsTheExtensionAwayWhileDataFlows) {
+    Child parent(dir_, "sleep", {"60"});
+    auto out = dir_.path() / "out.jsonl";
+    std::string yaml = opampConfig(
+        "    ppid: " + std::to_string(parent.pid()) + "\n    ppid_poll_interval: 100ms\n",
+        "    opamp_never_connects: true\n");
+    yaml.replace(yaml.find("exporters:\n  nop:\n"), std::string("exporters:\n  nop:\n").size(),
+                 "exporters:\n  nop:\n  file:\n    path: " + out.string() + "\n");
+    yaml.replace(yaml.find("exporters: [nop]"), std::string("exporters: [nop]").size(),
+                 "exporters: [file]");
+    auto child = startWith(yaml);
+    ASSERT_TRUE(child->waitForErr("Everything is ready")) << child->err();
+    ASSERT_TRUE(waitUntil([&] { return completeLines(out).size() >= 5; })) << child->err();
+    EXPECT_FALSE(server_.connections().pop(500ms)) << "the extension connected";
+    EXPECT_THAT(child->err(), HasSubstr("standin receiver keeps the opamp extension from "
+                                        "connecting"));
+    EXPECT_THAT(child->err(), HasSubstr(server_.endpoint()));
+    // Still watching its parent.
+    parent.signal(SIGKILL);
+    ASSERT_TRUE(parent.waitExit().has_value());
+    EXPECT_EQ(child->waitExit(), 0) << child->err();
+    EXPECT_THAT(child->err(), HasSubstr("collector was orphaned"));
 }
 
 TEST_F(standin_opamp, ExitsWhenTheParentProcessIsGone) {

@@ -96,7 +96,8 @@ void writeKey(const std::filesystem::path& path, EVP_PKEY* key) {
 
 }  // namespace
 
-TestPki::TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames) {
+TestPki::TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames,
+                 const std::string& caName) {
     caCert = dir / "ca.pem";
     caKey = dir / "ca-key.pem";
     serverCert = dir / "server.pem";
@@ -106,7 +107,7 @@ TestPki::TestPki(const std::filesystem::path& dir, const std::vector<std::string
     otherCaCert = dir / "other-ca.pem";
 
     Key caKeyPair = newKey();
-    Cert ca = makeCert("opampsup test CA", caKeyPair.get(), nullptr, nullptr, true, "", "");
+    Cert ca = makeCert(caName, caKeyPair.get(), nullptr, nullptr, true, "", "");
     std::string san;
     for (const std::string& n : serverNames) {
         bool ip = n.find_first_not_of("0123456789.") == std::string::npos;

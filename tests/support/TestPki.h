@@ -11,8 +11,10 @@
 namespace opampsup::testing {
 
 struct TestPki {
-    // `serverNames`: DNS names and IP addresses for the server certificate's SAN.
-    TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames);
+    // `serverNames`: DNS names and IP addresses for the server certificate's SAN; `caName`:
+    // the CA's common name (two PKIs made with the same name have CAs that look alike).
+    TestPki(const std::filesystem::path& dir, const std::vector<std::string>& serverNames,
+            const std::string& caName = "opampsup test CA");
 
     std::filesystem::path caCert;
     std::filesystem::path caKey;

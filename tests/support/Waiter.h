@@ -13,11 +13,11 @@ namespace opampsup::testing {
 template <typename T>
 class Waiter {
   public:
+    // Notifies under the lock: a test that pops the item may destroy the Waiter at once,
+    // and a notify still running after the unlock would then touch a destroyed variable.
     void push(T value) {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            items_.push_back(std::move(value));
-        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        items_.push_back(std::move(value));
         cv_.notify_all();
     }
 

@@ -154,6 +154,7 @@ Supervisor::Supervisor(EventLoop& loop, const config::SupervisorConfig& config,
             collectorStartedAt_ = std::chrono::system_clock::now();
             launchConcluded_ = true;
             publishServiceStatus();
+            watchForConnection(pid);
         }
     };
     events.startFailed = [this](const std::string& reason, agent::CrashPolicy::Decision retry) {
@@ -283,6 +284,7 @@ void Supervisor::start() {
             startClient();
             runCollector();
             resumePackages();
+            resumeUnfinishedApply();
             return;
         }
     } catch (const std::exception& e) {
@@ -407,7 +409,17 @@ void Supervisor::finishBootstrap(std::optional<std::string> failure) {
         }
         runCollector();
         resumePackages();
+        resumeUnfinishedApply();
     });
+}
+
+void Supervisor::resumeUnfinishedApply() {
+    if (!unfinishedApply_) {
+        return;
+    }
+    pb::AgentRemoteConfig config = std::move(*unfinishedApply_);
+    unfinishedApply_.reset();
+    onRemoteConfig(config);
 }
 
 pb::AgentDescription Supervisor::fallbackDescription() const {
@@ -793,10 +805,13 @@ void Supervisor::runCollector(Relaunch how) {
     }
     stoppedForEmptyConfig_ = false;
     // A reload keeps the process, so it keeps its launch secret and local-server identity.
+    // A new secret is told to the local server only once the config carrying it is written:
+    // until then the running collector, on the old one, must still be able to reconnect.
     const bool reload = how == Relaunch::ReloadOrRestart && config_.agent.useHupConfigReload &&
                         commander_->running();
+    const std::string previousSecret = secret_;
     if (!reload) {
-        newLaunchSecret();
+        secret_ = randomHex(16);
     }
     effective::ComposeResult composed = compose(remoteConfig_);
     if (composed.error && remoteConfig_ && workingConfig_ &&
@@ -811,6 +826,7 @@ void Supervisor::runCollector(Relaunch how) {
                       {{"problem", warning}});
     }
     if (composed.error) {
+        secret_ = previousSecret;
         launchConcluded_ = true;  // failed: the supervisor stays up for a fix
         reportHealth(false, "StatusFatalError",
                      "cannot compose the collector's config: " + *composed.error);
@@ -823,10 +839,25 @@ void Supervisor::runCollector(Relaunch how) {
             output_->restart();
         }
     } catch (const std::exception& e) {
+        secret_ = previousSecret;
+        const std::string reason = std::string("cannot write the collector's config: ") + e.what();
+        logger_.error("Cannot write the collector's config", {{"error", e.what()}});
+        if (applying_ && commander_->running()) {
+            // The running collector never saw the new config: it keeps running what it ran,
+            // and the config fails now, with the real reason.
+            loop_.cancel(applying_->timer);
+            const std::string hash = applying_->hash;
+            applying_.reset();
+            remoteConfig_ = workingConfig_;
+            refused(hash, reason);
+            return;
+        }
         launchConcluded_ = true;
-        reportHealth(false, "StatusFatalError",
-                     std::string("cannot write the collector's config: ") + e.what());
+        reportHealth(false, "StatusFatalError", reason);
         return;
+    }
+    if (!reload) {
+        localServer_->expect({state_.instanceId, secret_, std::nullopt});
     }
     runningYaml_ = composed.yaml;
     healthServer_->setReady(true, "");
@@ -849,7 +880,45 @@ void Supervisor::runCollector(Relaunch how) {
     }
 }
 
+// A collector that runs but never connects (its opamp extension missing from the config,
+// or unable to reach the local server) would otherwise leave the server with no health at
+// all, or with its predecessor's. Applies and binary trials have their own deadlines.
+void Supervisor::watchForConnection(long pid) {
+    if (connectWatch_) {
+        loop_.cancel(*connectWatch_);
+        connectWatch_.reset();
+    }
+    if (applying_ || trial_) {
+        return;
+    }
+    const config::Duration wait =
+        std::max(config_.agent.configApplyTimeout, config_.agent.bootstrapTimeout);
+    connectWatch_ = loop_.postAfter(wait, [this, pid, wait, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.lock()) {
+            return;
+        }
+        connectWatch_.reset();
+        if (localServer_->isConnected() || commander_->pid() != pid) {
+            return;
+        }
+        const std::string problem =
+            "the collector (pid " + std::to_string(pid) +
+            ") has not connected to the supervisor's OpAMP server at " + localServer_->endpoint() +
+            " within " + config::formatGoDuration(wait) +
+            "; its health is unknown (is the opamp extension in its config?)";
+        logger_.warn("The collector has not connected to the supervisor",
+                     {{"pid", std::to_string(pid)},
+                      {"endpoint", localServer_->endpoint()},
+                      {"waited", config::formatGoDuration(wait)}});
+        reportHealth(false, "StatusRecoverableError", problem);
+    });
+}
+
 void Supervisor::onCollectorConnected() {
+    if (connectWatch_) {
+        loop_.cancel(*connectWatch_);
+        connectWatch_.reset();
+    }
     collectorEverConnected_ = true;
     if (trial_ && trial_->launched) {
         trial_->collectorConnected = true;
@@ -1291,10 +1360,26 @@ void Supervisor::loadRemoteConfigState() {
     workingConfig_ = loaded.lastWorking;
     remoteConfig_ = loaded.lastReceived;
     const auto& status = state_.lastRemoteConfigStatus;
+    const bool hasVerdict = remoteConfig_ && status &&
+                            status->last_remote_config_hash() == remoteConfig_->config_hash();
     // A received config that failed is not run again at start: the last working one is.
-    if (config_.agent.automaticConfigRollback && remoteConfig_ && status &&
-        status->last_remote_config_hash() == remoteConfig_->config_hash() &&
+    if (config_.agent.automaticConfigRollback && hasVerdict &&
         status->status() == pb::RemoteConfigStatuses_FAILED) {
+        remoteConfig_ = workingConfig_;
+    }
+    // A config the supervisor was killed while applying (no verdict, or APPLYING) was never
+    // proven: the last working config runs, and the received one goes through the whole
+    // transaction again (validation, health, soak, rollback) once the collector runs.
+    const bool isWorking = remoteConfig_ && workingConfig_ &&
+                           workingConfig_->config_hash() == remoteConfig_->config_hash();
+    if (remoteConfig_ && !isWorking &&
+        (!hasVerdict || status->status() == pb::RemoteConfigStatuses_APPLYING ||
+         status->status() == pb::RemoteConfigStatuses_UNSET)) {
+        logger_.warn(
+            "The last received remote config was being applied when the supervisor "
+            "stopped: running the last working config, then applying it again",
+            {{"hash", opamp::hex(remoteConfig_->config_hash())}});
+        unfinishedApply_ = std::move(remoteConfig_);
         remoteConfig_ = workingConfig_;
     }
     if (remoteConfig_) {

@@ -121,6 +121,8 @@ class Supervisor {
     // trial, and a failed one is replaced by the binary before it.
     void startPackageManager();
     void resumePackages();
+    void resumeUnfinishedApply();
+    void watchForConnection(long pid);
     void reportPackageStatuses(const ::opamp::proto::PackageStatuses& statuses);
     std::string runningCollectorVersion() const;
     // Stops the collector and runs `executable` instead, learning its description first.
@@ -208,6 +210,7 @@ class Supervisor {
     agent::BootstrapCache cache_;
     std::optional<agent::ExecutableFingerprint> fingerprint_;
     std::optional<EventLoop::TimerId> bootstrapTimer_;
+    std::optional<EventLoop::TimerId> connectWatch_;  // a started collector must connect
     std::shared_ptr<telemetry::Tracer> tracer_;
     std::unique_ptr<telemetry::Span> bootstrapSpan_;
     // processRemoteConfigMessage: from a remote config's arrival to its APPLIED or FAILED.
@@ -254,6 +257,8 @@ class Supervisor {
     bool switchingExecutable_ = false;
     // A remote config that came while the binary was being switched: applied after.
     std::optional<::opamp::proto::AgentRemoteConfig> deferredRemoteConfig_;
+    // A remote config received but without a verdict when the supervisor last stopped.
+    std::optional<::opamp::proto::AgentRemoteConfig> unfinishedApply_;
     std::optional<std::string> validatingHash_;
     std::string validateFile_;          // the candidate being validated, in the storage directory
     bool validateUnsupported_ = false;  // the collector has no validate command

@@ -70,8 +70,15 @@ void StandinReceiver::start() {
 }
 
 void StandinReceiver::produceNext() {
+    ++seq_;
+    for (std::int64_t i = 1; i <= settings_.logLinesPerInterval; ++i) {
+        logger_.info("standin receiver log line", {{"otelcol.component.id", id_},
+                                                   {"otelcol.component.kind", "receiver"},
+                                                   {"batch", std::to_string(seq_)},
+                                                   {"line", std::to_string(i)}});
+    }
     if (hooks_.produce) {
-        hooks_.produce(++seq_);
+        hooks_.produce(seq_);
     }
     produceTimer_ = schedule(settings_.interval, [this] { produceNext(); });
 }

@@ -2,7 +2,7 @@
 
 // The `standin` receiver at run time: it produces a batch of data every `interval` and
 // misbehaves as its config asks (see StandinReceiverSettings): crash, turn unhealthy, hog
-// memory, flood the log. Everything runs on the service's event loop.
+// memory, flood the log (at start, or every interval). Everything runs on the service's event loop.
 
 #include <cstdint>
 #include <functional>

@@ -85,9 +85,12 @@ StandinReceiverSettings StandinReceiverSettings::decode(const YAML::Node& node) 
     s.slowStart = d.duration("slow_start").value_or(s.slowStart);
     s.ignoreStopSignal = d.boolean("ignore_stop_signal").value_or(false);
     s.logLines = d.integer("log_lines").value_or(0);
+    s.logLinesPerInterval = d.integer("log_lines_per_interval").value_or(0);
     s.memoryHogMib = d.integer("memory_hog_mib").value_or(0);
     s.interval = d.duration("interval").value_or(s.interval);
     s.echoCustomCapability = d.string("echo_custom_capability").value_or("");
+    s.floodCustomMessages = d.integer("flood_custom_messages").value_or(0);
+    s.opampNeverConnects = d.boolean("opamp_never_connects").value_or(false);
     d.finish();
     throwIfErrors(errors);
     return s;
@@ -100,8 +103,9 @@ std::optional<std::string> StandinReceiverSettings::validate() const {
     if (interval.count() <= 0) {
         return "interval must be greater than 0";
     }
-    if (logLines < 0 || memoryHogMib < 0) {
-        return "log_lines and memory_hog_mib must not be negative";
+    if (logLines < 0 || memoryHogMib < 0 || logLinesPerInterval < 0 || floodCustomMessages < 0) {
+        return "log_lines, log_lines_per_interval, flood_custom_messages and memory_hog_mib must "
+               "not be negative";
     }
     for (const auto& d : {crashAfter, unhealthyAfter, std::optional(slowStart)}) {
         if (d && d->count() < 0) {

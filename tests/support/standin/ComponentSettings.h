@@ -26,11 +26,20 @@ struct StandinReceiverSettings {
     std::chrono::nanoseconds slowStart{0};  // delays the whole service start
     bool ignoreStopSignal = false;          // SIGTERM and SIGINT are logged and ignored
     std::int64_t logLines = 0;              // written through the logger at start
+    std::int64_t logLinesPerInterval = 0;   // written through the logger every interval
     std::int64_t memoryHogMib = 0;          // allocated and touched at start
     std::chrono::nanoseconds interval{std::chrono::seconds(1)};  // between data batches
     // Registers this custom capability with the opamp extension (as components do through
     // its custom message API) and answers each message of it with an "echo" message.
     std::string echoCustomCapability;
+    // Sends this many custom messages (capability kFloodCustomCapability, type "flood")
+    // through the opamp extension's custom message API every interval.
+    std::int64_t floodCustomMessages = 0;
+    // Keeps the opamp extension from connecting to its server, as when something filters
+    // loopback; the pipelines run.
+    bool opampNeverConnects = false;
+
+    static constexpr const char* kFloodCustomCapability = "io.opentelemetry.standin.flood";
 
     static StandinReceiverSettings decode(const YAML::Node& node);
     std::optional<std::string> validate() const;

@@ -85,6 +85,16 @@ pb::AgentDescription OpampExtension::description() const {
 }
 
 void OpampExtension::start() {
+    if (neverConnect_) {
+        logger_.warn("standin receiver keeps the opamp extension from connecting",
+                     {{"otelcol.component.id", id_},
+                      {"otelcol.component.kind", "extension"},
+                      {"endpoint", settings_.endpoint}});
+        if (settings_.ppid != 0) {
+            watchParent();
+        }
+        return;
+    }
     opamp::AgentState state(uid_, capabilities());
     state.setAgentDescription(description());
     if (settings_.reportsAvailableComponents) {

@@ -38,6 +38,8 @@ class OpampExtension {
     OpampExtension& operator=(const OpampExtension&) = delete;
 
     void start();
+    // Before start(): the extension never connects to its server (opamp_never_connects).
+    void neverConnect() { neverConnect_ = true; }
     // The collector's config, reported as the effective config (ConfigWatcher).
     void notifyConfig(const std::string& yaml);
     // The service's aggregated component status.
@@ -70,6 +72,7 @@ class OpampExtension {
     std::unique_ptr<opamp::Client> client_;
     std::optional<supervisor::EventLoop::TimerId> ppidTimer_;
     std::map<std::string, std::function<void(const ::opamp::proto::CustomMessage&)>> custom_;
+    bool neverConnect_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

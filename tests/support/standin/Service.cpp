@@ -55,10 +55,22 @@ Service::Service(supervisor::EventLoop& loop, CollectorConfig config, telemetry:
             continue;
         }
         StandinReceiver::Hooks hooks;
-        hooks.produce = [this, id](std::uint64_t seq) {
+        hooks.produce = [this, id, flood = it->second.floodCustomMessages](std::uint64_t seq) {
             for (const auto& [pid, p] : config_.pipelines) {
                 if (std::find(p.receivers.begin(), p.receivers.end(), id) != p.receivers.end()) {
                     deliver(p, id, seq, 0);
+                }
+            }
+            // As a component using the opamp extension's custom message API would, many times.
+            for (std::int64_t i = 1; i <= flood; ++i) {
+                ::opamp::proto::CustomMessage message;
+                message.set_capability(StandinReceiverSettings::kFloodCustomCapability);
+                message.set_type("flood");
+                message.set_data(std::to_string(seq) + "." + std::to_string(i));
+                for (auto& [extensionId, extension] : extensions_) {
+                    if (extension) {
+                        extension->sendCustomMessage(message);
+                    }
                 }
             }
         };
@@ -89,6 +101,11 @@ Service::Service(supervisor::EventLoop& loop, CollectorConfig config, telemetry:
         };
         extensions_.emplace_back(id, std::make_unique<OpampExtension>(loop_, id, it->second,
                                                                       identity(), logger_, fatal));
+        for (const auto& [receiverId, receiver] : receivers_) {
+            if (receiver->settings().opampNeverConnects) {
+                extensions_.back().second->neverConnect();
+            }
+        }
     }
 }
 
@@ -189,6 +206,15 @@ std::optional<std::string> Service::startComponents() {
     }
     for (auto& [id, receiver] : receivers_) {
         receiver->start();
+        if (receiver->settings().floodCustomMessages > 0) {
+            for (auto& [extensionId, extension] : extensions_) {
+                if (extension) {
+                    extension->registerCustomCapability(
+                        StandinReceiverSettings::kFloodCustomCapability,
+                        [](const ::opamp::proto::CustomMessage&) {});
+                }
+            }
+        }
         const std::string& capability = receiver->settings().echoCustomCapability;
         for (auto& [extensionId, extension] : extensions_) {
             if (!extension || capability.empty()) {
