@@ -2,7 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
+#include "core/opamp/TlsContext.h"
 #include "core/opamp/Transport.h"
 #include "support/TempDir.h"
 #include "support/TestPki.h"
@@ -64,6 +66,20 @@ class TlsTest : public ::testing::Test {
     testing::Waiter<std::string> received_;
     testing::Waiter<Transport::Disconnect> lost_;
 };
+
+// Hardening: a client context verifies the peer and refuses anything older than TLS 1.2,
+// unless the config lowers the minimum explicitly.
+TEST(TlsDefaults, ThePeerIsVerifiedAndTls12IsTheMinimum) {
+    config::TlsClientSettings settings;
+    Poco::Net::Context::Ptr context = opamp::makeClientTlsContext(settings, "example.com");
+    SSL_CTX* ctx = context->sslContext();
+    EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+    EXPECT_NE(SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER, 0);
+    settings.minVersion = "1.3";
+    EXPECT_EQ(SSL_CTX_get_min_proto_version(
+                  opamp::makeClientTlsContext(settings, "example.com")->sslContext()),
+              TLS1_3_VERSION);
+}
 
 TEST_F(TlsTest, WssWithTheServersCaFile) {
     auto s = server();

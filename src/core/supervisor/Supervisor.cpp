@@ -260,7 +260,8 @@ void Supervisor::start() {
         logger.warn("Refused a connection to the supervisor's OpAMP server", {{"reason", reason}});
     };
     loadRemoteConfigState();
-    if (!config_.agent.startupFallbackConfigs.empty() && !remoteConfig_) {
+    // A persisted config waiting to be applied again is no reason for the fallback.
+    if (!config_.agent.startupFallbackConfigs.empty() && !remoteConfig_ && !unfinishedApply_) {
         usingFallback_ = true;
         logger_.info(
             "No remote config persisted: the collector runs the startup fallback "
@@ -835,9 +836,6 @@ void Supervisor::runCollector(Relaunch how) {
     try {
         writeOfferedFiles();
         store_.writeForCollector(kEffectiveConfigFile, composed.yaml);
-        if (!reload) {
-            output_->restart();
-        }
     } catch (const std::exception& e) {
         secret_ = previousSecret;
         const std::string reason = std::string("cannot write the collector's config: ") + e.what();
@@ -858,6 +856,13 @@ void Supervisor::runCollector(Relaunch how) {
     }
     if (!reload) {
         localServer_->expect({state_.instanceId, secret_, std::nullopt});
+        try {
+            output_->restart();
+        } catch (const std::exception& e) {
+            // The config on disk is the new one: the collector must start on it anyway.
+            logger_.error("Cannot restart agent.log; the collector's output is lost",
+                          {{"error", e.what()}});
+        }
     }
     runningYaml_ = composed.yaml;
     healthServer_->setReady(true, "");
@@ -898,7 +903,8 @@ void Supervisor::watchForConnection(long pid) {
             return;
         }
         connectWatch_.reset();
-        if (localServer_->isConnected() || commander_->pid() != pid) {
+        if (phase_ != Phase::Running || applying_ || localServer_->isConnected() ||
+            commander_->pid() != pid) {
             return;
         }
         const std::string problem =
@@ -1370,11 +1376,15 @@ void Supervisor::loadRemoteConfigState() {
     // A config the supervisor was killed while applying (no verdict, or APPLYING) was never
     // proven: the last working config runs, and the received one goes through the whole
     // transaction again (validation, health, soak, rollback) once the collector runs.
+    // Without automatic_config_rollback no working config is kept to compare with, so a
+    // status for another hash (a later config refused) cannot tell an unfinished apply.
     const bool isWorking = remoteConfig_ && workingConfig_ &&
                            workingConfig_->config_hash() == remoteConfig_->config_hash();
-    if (remoteConfig_ && !isWorking &&
-        (!hasVerdict || status->status() == pb::RemoteConfigStatuses_APPLYING ||
-         status->status() == pb::RemoteConfigStatuses_UNSET)) {
+    const bool verdictPending = hasVerdict
+                                    ? status->status() == pb::RemoteConfigStatuses_APPLYING ||
+                                          status->status() == pb::RemoteConfigStatuses_UNSET
+                                    : config_.agent.automaticConfigRollback;
+    if (remoteConfig_ && !isWorking && verdictPending) {
         logger_.warn(
             "The last received remote config was being applied when the supervisor "
             "stopped: running the last working config, then applying it again",
@@ -1753,6 +1763,10 @@ void Supervisor::shutdown(std::function<void()> done) {
     }
     phase_ = Phase::ShuttingDown;
     publishServiceStatus();
+    if (connectWatch_) {
+        loop_.cancel(*connectWatch_);
+        connectWatch_.reset();
+    }
     if (applying_) {
         loop_.cancel(applying_->timer);
         applying_.reset();

@@ -254,6 +254,12 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
     std::vector<char*> argv = pointers(argStrings);
     std::map<std::string, std::optional<std::string>> environment = options.environment;
     std::vector<gid_t> groups;
+    // Already that user and group (a non-root supervisor): nothing to switch, and
+    // setgroups would need a privilege this process does not have.
+    if (options.runAs && static_cast<long>(::geteuid()) == options.runAs->uid &&
+        static_cast<long>(::getegid()) == options.runAs->gid) {
+        options.runAs.reset();
+    }
     if (options.runAs) {
         // As a login would; a value the config gives wins.
         environment.emplace("HOME", options.runAs->home);
