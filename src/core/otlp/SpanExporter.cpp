@@ -57,8 +57,7 @@ class OtlpSpan final : public telemetry::Span {
     OtlpSpan(std::shared_ptr<SpanExporters> exporters, SpanRecord record)
         : exporters_(std::move(exporters)),
           ids_(record.traceId, record.spanId),
-          record_(std::move(record)),
-          startedAt_(std::chrono::steady_clock::now()) {}
+          record_(std::move(record)) {}
 
     ~OtlpSpan() override { end(""); }
 
@@ -85,11 +84,9 @@ class OtlpSpan final : public telemetry::Span {
                 return;
             }
             ended_ = true;
-            // Measured on the steady clock: a wall clock stepped back mid-span must not make
-            // the span end before it started.
-            record_.end =
-                record_.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                    std::chrono::steady_clock::now() - startedAt_);
+            // On the tracer's steady mapping, like the start: a wall clock stepped back
+            // mid-span must not make it end before it started, nor a parent before its child.
+            record_.end = exporters_->wallTimeOf(std::chrono::steady_clock::now());
             record_.error = error;
             finished = std::move(record_);
         }
@@ -120,7 +117,6 @@ class OtlpSpan final : public telemetry::Span {
     const std::pair<std::string, std::string> ids_;
     std::mutex mutex_;
     SpanRecord record_;
-    const std::chrono::steady_clock::time_point startedAt_;
     bool ended_ = false;
 };
 
@@ -204,7 +200,7 @@ std::unique_ptr<telemetry::Span> OtlpTracer::start(const std::string& name,
         record.traceId = randomId(kTraceIdBytes);
     }
     record.spanId = randomId(kSpanIdBytes);
-    record.start = std::chrono::system_clock::now();
+    record.start = exporters_->wallTimeOf(std::chrono::steady_clock::now());
     return std::make_unique<OtlpSpan>(exporters_, std::move(record));
 }
 

@@ -69,6 +69,16 @@ class SpanExporter {
 struct SpanExporters {
     std::vector<std::unique_ptr<SpanExporter>> list;
     std::atomic<bool> stopped{false};  // after shutdown, ended spans are dropped quietly
+    // One reading of both clocks: every span time is this wall time plus steady time
+    // elapsed since, so spans order as they happened, whatever the wall clock does.
+    const std::chrono::system_clock::time_point wallAnchor = std::chrono::system_clock::now();
+    const std::chrono::steady_clock::time_point steadyAnchor = std::chrono::steady_clock::now();
+
+    std::chrono::system_clock::time_point wallTimeOf(
+        std::chrono::steady_clock::time_point when) const {
+        return wallAnchor +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(when - steadyAnchor);
+    }
 };
 
 class OtlpTracer : public telemetry::Tracer {
