@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/opamp/Hex.h"
 #include "support/ChildRun.h"
 #include "support/DevServerFixture.h"
 #include "support/TempDir.h"
@@ -138,6 +139,27 @@ class SupervisorE2e : public ::testing::Test {
             return "";
         }
         return uid;
+    }
+
+    // The first status the server has for remote config `hash` (hex) that is `status`.
+    std::optional<pb::RemoteConfigStatus> waitForStatus(
+        const std::string& uid, const std::string& hash, pb::RemoteConfigStatuses status,
+        std::chrono::milliseconds timeout = kDeadline) {
+        std::optional<pb::RemoteConfigStatus> found;
+        waitUntil(
+            [&] {
+                for (const auto& m : server_.agentMessages(uid)) {
+                    if (m.has_remote_config_status() &&
+                        opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
+                        m.remote_config_status().status() == status) {
+                        found = m.remote_config_status();
+                        return true;
+                    }
+                }
+                return false;
+            },
+            timeout);
+        return found;
     }
 
     std::size_t dataLines() const { return testing::completeLines(dataFile()).size(); }

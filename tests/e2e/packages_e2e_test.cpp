@@ -11,14 +11,12 @@
 #include <string>
 #include <vector>
 
-#include <Poco/SHA2Engine.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <signal.h>
 #include <yaml-cpp/yaml.h>
 
+#include "PackageSigning.h"
 #include "SupervisorE2e.h"
 #include "core/opamp/Hex.h"
 
@@ -26,6 +24,8 @@ namespace opampsup {
 namespace {
 
 namespace pb = ::opamp::proto;
+using e2e::sha256;
+using e2e::Signer;
 using e2e::SupervisorE2e;
 using testing::Child;
 using ::testing::HasSubstr;
@@ -33,42 +33,6 @@ using testing::kDeadline;
 using ::testing::Not;
 using testing::processAlive;
 using testing::waitUntil;
-
-std::string sha256(const std::string& content) {
-    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
-    sha.update(content.data(), static_cast<unsigned>(content.size()));
-    const auto& digest = sha.digest();
-    return std::string(digest.begin(), digest.end());
-}
-
-// An Ed25519 key that signs the packages the tests offer; its public half is the one the
-// supervisor's config pins.
-class Signer {
-  public:
-    Signer() : key_(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free) {}
-
-    std::filesystem::path writePublicKey(const std::filesystem::path& file) const {
-        std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new_file(file.c_str(), "w"), BIO_free);
-        PEM_write_bio_PUBKEY(out.get(), key_.get());
-        return file;
-    }
-
-    std::string sign(const std::string& content) const {
-        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                    EVP_MD_CTX_free);
-        EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get());
-        std::size_t size = 0;
-        const auto* data = reinterpret_cast<const unsigned char*>(content.data());
-        EVP_DigestSign(ctx.get(), nullptr, &size, data, content.size());
-        std::string signature(size, '\0');
-        EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, data,
-                       content.size());
-        return signature;
-    }
-
-  private:
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key_;
-};
 
 class Packages : public SupervisorE2e, public ::testing::WithParamInterface<std::string> {
   protected:

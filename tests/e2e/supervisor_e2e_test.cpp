@@ -830,26 +830,6 @@ class RemoteConfig : public SupervisorE2e, public ::testing::WithParamInterface<
         }
         return out;
     }
-
-    std::optional<pb::RemoteConfigStatus> waitForStatus(
-        const std::string& uid, const std::string& hash, pb::RemoteConfigStatuses status,
-        std::chrono::milliseconds timeout = kDeadline) {
-        std::optional<pb::RemoteConfigStatus> found;
-        waitUntil(
-            [&] {
-                for (const auto& m : server_.agentMessages(uid)) {
-                    if (m.has_remote_config_status() &&
-                        opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
-                        m.remote_config_status().status() == status) {
-                        found = m.remote_config_status();
-                        return true;
-                    }
-                }
-                return false;
-            },
-            timeout);
-        return found;
-    }
 };
 
 TEST_P(RemoteConfig, AppliedThenUnchangedThenBadThenRestoredAcrossARestart) {

@@ -262,26 +262,6 @@ class FaultsE2e : public e2e::SupervisorE2e {
         return false;
     }
 
-    std::optional<pb::RemoteConfigStatus> waitForStatus(
-        const std::string& uid, const std::string& hash, pb::RemoteConfigStatuses status,
-        std::chrono::milliseconds timeout = kDeadline) {
-        std::optional<pb::RemoteConfigStatus> found;
-        waitUntil(
-            [&] {
-                for (const auto& m : server_.agentMessages(uid)) {
-                    if (m.has_remote_config_status() &&
-                        opamp::hex(m.remote_config_status().last_remote_config_hash()) == hash &&
-                        m.remote_config_status().status() == status) {
-                        found = m.remote_config_status();
-                        return true;
-                    }
-                }
-                return false;
-            },
-            timeout);
-        return found;
-    }
-
     // What is wrong with the persisted state: every YAML file in the storage (and below)
     // parses, and the remote configs decode with a hash. Empty when all is well.
     std::vector<std::string> persistedStateProblems() const {

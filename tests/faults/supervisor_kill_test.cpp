@@ -27,13 +27,11 @@
 #include <thread>
 #include <vector>
 
-#include <Poco/SHA2Engine.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "FaultsE2e.h"
+#include "e2e/PackageSigning.h"
 
 namespace opampsup::faults {
 namespace {
@@ -42,40 +40,8 @@ using namespace std::chrono_literals;
 
 constexpr unsigned kSeed = 20261201;
 
-std::string sha256(const std::string& content) {
-    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
-    sha.update(content.data(), static_cast<unsigned>(content.size()));
-    const auto& digest = sha.digest();
-    return std::string(digest.begin(), digest.end());
-}
-
-// An Ed25519 key that signs the offered packages; the supervisor's config pins its public
-// half (as in packages_e2e_test.cpp).
-class Signer {
-  public:
-    Signer() : key_(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free) {}
-
-    void writePublicKey(const std::filesystem::path& file) const {
-        std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new_file(file.c_str(), "w"), BIO_free);
-        PEM_write_bio_PUBKEY(out.get(), key_.get());
-    }
-
-    std::string sign(const std::string& content) const {
-        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                    EVP_MD_CTX_free);
-        EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get());
-        std::size_t size = 0;
-        const auto* data = reinterpret_cast<const unsigned char*>(content.data());
-        EVP_DigestSign(ctx.get(), nullptr, &size, data, content.size());
-        std::string signature(size, '\0');
-        EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, data,
-                       content.size());
-        return signature;
-    }
-
-  private:
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key_;
-};
+using e2e::sha256;
+using e2e::Signer;
 
 class SupervisorKill : public FaultsE2e {
   protected:
