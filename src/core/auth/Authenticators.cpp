@@ -220,7 +220,7 @@ class OAuth2Authenticator : public opamp::Authenticator {
             throw;
         } catch (const Poco::Exception& e) {
             throw AuthError("cannot reach the token server " + settings_.tokenUrl + ": " +
-                            e.displayText());
+                            opamp::connectionFailureText(e));
         } catch (const std::exception& e) {
             throw AuthError("cannot reach the token server " + settings_.tokenUrl + ": " +
                             e.what());

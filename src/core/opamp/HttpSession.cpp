@@ -50,6 +50,9 @@ Poco::Net::StreamSocket openTunnel(const ProxyRoute& proxy, const std::string& h
 }  // namespace
 
 std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings) {
+    // The session's handshake runs on this thread: a refusal recorded for an earlier
+    // connection must not be taken for its.
+    takeCertificateRejection();
     Poco::URI uri(settings.endpoint);
     bool secure = uri.getScheme() == "wss" || uri.getScheme() == "https";
     Poco::Timespan timeout(
@@ -77,6 +80,11 @@ std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::S
     }
     session->setTimeout(timeout);
     return session;
+}
+
+std::string connectionFailureText(const Poco::Exception& e) {
+    std::string rejection = takeCertificateRejection();
+    return rejection.empty() ? e.displayText() : rejection;
 }
 
 Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const std::string& method) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 
@@ -20,6 +21,10 @@ namespace opampsup::opamp {
 // TLS for wss:// and https://. Throws std::runtime_error when the TLS settings cannot be
 // applied.
 std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings);
+
+// The reason a connection attempt on this thread failed with `e`: the certificate the TLS
+// handshake refused and why, when it refused one, else the exception's text.
+std::string connectionFailureText(const Poco::Exception& e);
 
 // A request for the endpoint's path with server.headers, the authenticator's headers (which
 // replace configured ones of the same name) and the User-Agent set. Throws AuthError.

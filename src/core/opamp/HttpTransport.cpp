@@ -210,9 +210,9 @@ std::optional<Transport::Disconnect> HttpTransport::exchange(const std::string& 
         return Disconnect{std::string("cannot authenticate to the OpAMP server: ") + e.what(),
                           std::nullopt, false};
     } catch (const Poco::Exception& e) {
-        return Disconnect{
-            "cannot reach the OpAMP server at " + settings_.endpoint + ": " + e.displayText(),
-            std::nullopt, false};
+        return Disconnect{"cannot reach the OpAMP server at " + settings_.endpoint + ": " +
+                              connectionFailureText(e),
+                          std::nullopt, false};
     } catch (const std::exception& e) {
         return Disconnect{
             "cannot reach the OpAMP server at " + settings_.endpoint + ": " + e.what(),

@@ -3,10 +3,12 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 
-#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/InvalidCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/Net/VerificationErrorArgs.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -18,14 +20,35 @@
 namespace opampsup::opamp {
 namespace {
 
+// The first certificate this thread's handshake refused, with OpenSSL's reason.
+thread_local std::string certificateRejection;
+
+// Poco asks this handler about every certificate OpenSSL refuses while verifying the
+// server. It refuses too, and keeps OpenSSL's reason for the connection's error: Poco's
+// exception carries only the first error on OpenSSL's queue, which for a certificate
+// signed by another key than its issuer's is an ASN.1 detail ("EVP lib").
+class RejectAndRecordHandler : public Poco::Net::InvalidCertificateHandler {
+  public:
+    RejectAndRecordHandler() : InvalidCertificateHandler(false) {}
+
+    void onInvalidCertificate(const void*, Poco::Net::VerificationErrorArgs& args) override {
+        args.setIgnoreError(false);
+        if (certificateRejection.empty()) {
+            certificateRejection = "certificate verify failed: " + args.errorMessage() +
+                                   " (the certificate of \"" + args.certificate().subjectName() +
+                                   "\" at depth " + std::to_string(args.errorDepth()) +
+                                   " of the chain)";
+        }
+    }
+};
+
 void initialiseOnce() {
     static std::once_flag once;
     std::call_once(once, [] {
         Poco::Net::initializeSSL();
         // Without this, Poco falls back to a handler that asks on the console whether to
         // accept a bad certificate. A service must refuse it and say why.
-        Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject =
-            new Poco::Net::RejectCertificateHandler(false);
+        Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject = new RejectAndRecordHandler;
         Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, nullptr);
     });
 }
@@ -166,6 +189,12 @@ void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves, const std
 }
 
 }  // namespace
+
+std::string takeCertificateRejection() {
+    std::string rejection = std::move(certificateRejection);
+    certificateRejection.clear();
+    return rejection;
+}
 
 Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& s,
                                              const std::string& host) {

@@ -4,6 +4,8 @@
 // `server.tls` settings. OpenSSL is initialised the first time a context is made, so a
 // supervisor that never uses TLS never pays for it.
 
+#include <string>
+
 #include <Poco/Net/Context.h>
 
 #include "core/config/SupervisorConfig.h"
@@ -18,6 +20,11 @@ namespace opampsup::opamp {
 // the setting that could not be applied.
 Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& settings,
                                              const std::string& host);
+
+// Why the last TLS handshake on this thread refused the server's certificate, in OpenSSL's
+// words ("certificate verify failed: certificate signature failure (the certificate of
+// ... at depth 0 of the chain)"), or empty. Taking it forgets it.
+std::string takeCertificateRejection();
 
 // The server side (the health check endpoint): the certificate and key from files or PEM,
 // client certificates required when client_ca_file is set, TLS 1.2 minimum unless

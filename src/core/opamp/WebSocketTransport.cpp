@@ -158,6 +158,11 @@ void WebSocketTransport::run() {
     std::unique_ptr<Poco::Net::HTTPClientSession> sessionPtr;
     try {
         sessionPtr = makeHttpSession(settings_);
+    } catch (const Poco::Exception& e) {
+        // Through a proxy the TLS handshake happens here.
+        finish({"cannot connect to " + settings_.endpoint + ": " + connectionFailureText(e),
+                std::nullopt, false});
+        return;
     } catch (const std::exception& e) {
         finish({e.what(), std::nullopt, true});
         return;
@@ -179,8 +184,9 @@ void WebSocketTransport::run() {
         inFlight_.use(nullptr);  // the socket now belongs to the WebSocket
     } catch (const Poco::Exception& e) {
         inFlight_.use(nullptr);
-        Disconnect failure{"cannot connect to " + settings_.endpoint + ": " + e.displayText(),
-                           std::nullopt, false};
+        Disconnect failure{
+            "cannot connect to " + settings_.endpoint + ": " + connectionFailureText(e),
+            std::nullopt, false};
         int status = static_cast<int>(response.getStatus());
         if (status >= 400) {
             failure.reason = "the server refused the WebSocket upgrade: HTTP " +

@@ -232,7 +232,8 @@ bool OtlpSender::sendOnce(const std::string& body, std::chrono::milliseconds& re
         counts_.failed += 1;
         return true;
     } catch (const Poco::Exception& e) {
-        reportProblem("OTLP export to " + target_.url + " failed: " + e.displayText());
+        reportProblem("OTLP export to " + target_.url +
+                      " failed: " + opamp::connectionFailureText(e));
     } catch (const std::exception& e) {
         reportProblem("OTLP export to " + target_.url + " failed: " + e.what());
     }

@@ -329,7 +329,7 @@ Downloader::Attempt Downloader::attempt(
         throw;
     } catch (const Poco::Exception& e) {
         throwIfCancelled();
-        lastError = e.displayText();
+        lastError = opamp::connectionFailureText(e);
         return Attempt::Retry;
     } catch (const std::exception& e) {
         throwIfCancelled();
