@@ -1,5 +1,6 @@
 #include "support/TestConnectProxy.h"
 
+#include <memory>
 #include <sstream>
 
 #include <Poco/Net/SocketAddress.h>
@@ -45,9 +46,12 @@ void TestConnectProxy::acceptLoop() {
         if (!listener_.poll(kPoll, Poco::Net::Socket::SELECT_READ)) {
             continue;
         }
-        Poco::Net::StreamSocket client = listener_.acceptConnection();
+        // Owned by the serving thread alone: were the loop to keep a copy, the socket's
+        // last release could fall on either thread, in Poco's reference count, which
+        // ThreadSanitizer cannot see (Debian's Poco is uninstrumented).
+        auto client = std::make_shared<Poco::Net::StreamSocket>(listener_.acceptConnection());
         std::lock_guard<std::mutex> lock(mutex_);
-        connections_.emplace_back([this, client] { serve(client); });
+        connections_.emplace_back([this, client] { serve(*client); });
     }
 }
 
