@@ -7,7 +7,10 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libpoco-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
     libgtest-dev libgmock-dev
-    g++-mingw-w64-x86-64-posix clang-format
+    clang-format
+    # The Windows platform layer: cross-built with mingw-w64 (GoogleTest from its Debian
+    # sources), its tests run under Wine.
+    g++-mingw-w64-x86-64-posix googletest wine64
     # The fuzz targets: Clang with libFuzzer and its sanitizers.
     clang libclang-rt-14-dev
     # The installer tests: build and check the deb and rpm, verify the systemd unit, check

@@ -12,5 +12,6 @@ cmake --workflow --preset ci
 cmake --workflow --preset asan
 # The fuzz targets: built with Clang, run over their committed seed corpora, then each
 # fuzzed for five seconds (a finding fails the run and keeps its reproducer).
+cmake --workflow --preset windows
 cmake --workflow --preset fuzz
 FUZZ_BUILD_JOBS=2 scripts/fuzz.sh 5

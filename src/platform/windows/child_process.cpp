@@ -1,6 +1,8 @@
 #include "platform/child_process.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -57,6 +59,28 @@ std::wstring environmentBlock(const std::map<std::string, std::optional<std::str
     return out;
 }
 
+// A console event reaches only the processes attached to the sender's console, and a
+// service has none: without one, requestStop() could not reach the collector, which would
+// be killed at the end of every stop timeout instead of shutting down cleanly. So the first
+// spawn by a process without a console gives it one, hidden, which every collector started
+// afterwards shares (the Go supervisor allocates one for the same reason). Output is not
+// affected: children write to pipes, and the service's own stdout and stderr were already
+// redirected to a file.
+void ensureConsoleForStopEvents() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (GetConsoleWindow() != nullptr) {
+            return;
+        }
+        if (AllocConsole()) {
+            HWND window = GetConsoleWindow();
+            if (window != nullptr) {
+                ShowWindow(window, SW_HIDE);
+            }
+        }
+    });
+}
+
 class WindowsChildProcess : public ChildProcess {
   public:
     WindowsChildProcess(HANDLE process, HANDLE job, DWORD pid, HANDLE out, HANDLE err,
@@ -82,7 +106,9 @@ class WindowsChildProcess : public ChildProcess {
     long pid() const override { return static_cast<long>(pid_); }
 
     void requestStop() override {
-        // The collector runs in its own process group, whose ID is its PID.
+        // The collector runs in its own process group, whose ID is its PID. Should the
+        // event not arrive (no console, or the collector has not installed its handler
+        // yet), the caller's stop timeout ends in kill().
         GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_);
     }
 
@@ -116,6 +142,9 @@ class WindowsChildProcess : public ChildProcess {
             deliver(stream, pending);
         }
         CloseHandle(pipe);
+        std::lock_guard<std::mutex> lock(outputMutex_);
+        ++streamsDone_;
+        outputDone_.notify_all();
     }
 
     void deliver(ProcessStream stream, std::string_view line) {
@@ -135,6 +164,12 @@ class WindowsChildProcess : public ChildProcess {
         exited_ = true;
         ProcessExit exit;
         exit.code = static_cast<int>(code);
+        {
+            // Let the last lines arrive first, unless a grandchild holds the pipes open.
+            std::unique_lock<std::mutex> lock(outputMutex_);
+            outputDone_.wait_for(lock, std::chrono::milliseconds(500),
+                                 [this] { return streamsDone_ == 2; });
+        }
         if (options_.onExit) {
             options_.onExit(exit);
         }
@@ -144,7 +179,9 @@ class WindowsChildProcess : public ChildProcess {
     HANDLE job_;
     DWORD pid_;
     ProcessOptions options_;
-    std::mutex outputMutex_;
+    std::mutex outputMutex_;  // one line delivered at a time; guards streamsDone_
+    std::condition_variable outputDone_;
+    int streamsDone_ = 0;
     std::atomic<bool> exited_{false};
     std::thread readers_[2];
     std::thread waiter_;
@@ -153,7 +190,7 @@ class WindowsChildProcess : public ChildProcess {
 }  // namespace
 
 std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
-    const std::string executable = options.executable.string();
+    const std::string executable = windows::narrow(options.executable.wstring());
     auto fail = [&](const std::string& step) -> std::runtime_error {
         return std::runtime_error("cannot start " + executable + ": " + step + lastError());
     };
@@ -161,6 +198,12 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
         throw std::runtime_error("cannot start " + executable + " as user " + options.runAs->user +
                                  ": not supported on Windows");
     }
+    // A child inherits every inheritable handle of this process: with two spawns at once,
+    // each would hold the other's pipe open, and a reader would wait for both children.
+    // From the pipes' creation to the closing of their write ends, one spawn at a time.
+    static std::mutex spawning;
+    std::unique_lock<std::mutex> oneAtATime(spawning);
+    ensureConsoleForStopEvents();
     SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
     HANDLE outRead = nullptr, outWrite = nullptr, errRead = nullptr, errWrite = nullptr;
     if (!CreatePipe(&outRead, &outWrite, &inherit, 0) ||
@@ -198,10 +241,12 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
         options.executable.wstring().c_str(), commandLine.data(), nullptr, nullptr, TRUE,
         CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT,
         environment.data(), directory.empty() ? nullptr : directory.c_str(), &startup, &info);
+    std::runtime_error notCreated = created ? std::runtime_error("") : fail("");
     CloseHandle(outWrite);
     CloseHandle(errWrite);
+    oneAtATime.unlock();
     if (!created) {
-        std::runtime_error error = fail("");
+        std::runtime_error error = notCreated;
         CloseHandle(outRead);
         CloseHandle(errRead);
         CloseHandle(job);

@@ -318,11 +318,15 @@ void configureService(SC_HANDLE service) {
         throw failure("cannot set the service's restart on failure", GetLastError());
     }
 
-    // Without this only a crash counts as a failure, not a non-zero exit code.
+    // Without this only a crash counts as a failure, not a non-zero exit code. Every
+    // Windows since Vista knows the setting; Wine's SCM does not (ERROR_INVALID_LEVEL),
+    // and a service there restarts after crashes only.
     SERVICE_FAILURE_ACTIONS_FLAG nonCrashFailures{TRUE};
     if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &nonCrashFailures)) {
-        throw failure("cannot make the service restart after an exit with an error",
-                      GetLastError());
+        DWORD code = GetLastError();
+        if (code != ERROR_INVALID_LEVEL) {
+            throw failure("cannot make the service restart after an exit with an error", code);
+        }
     }
 }
 
