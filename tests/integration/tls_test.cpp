@@ -1,9 +1,13 @@
 // wss:// and https:// against loopback servers with certificates made for the test.
 
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include "core/opamp/HttpSession.h"
 #include "core/opamp/TlsContext.h"
 #include "core/opamp/Transport.h"
 #include "support/TempDir.h"
@@ -190,6 +194,44 @@ TEST_F(TlsTest, CertificateForAnotherHostIsRefused) {
     o->connect();
     ASSERT_TRUE(connected_.pop());
     exchange(*o, *s);
+}
+
+// The reason text is the certificate's only for the handshake it refused: not for a
+// connection with verification off (OpenSSL still objects, but the handshake goes on), nor
+// for a later failure of another kind.
+TEST_F(TlsTest, ACertificateRejectionIsReportedOnlyForTheHandshakeItEnded) {
+    auto s = server();
+    Transport::Settings settings;
+    settings.endpoint = s->httpEndpoint();
+    settings.userAgent = "tls-test";
+    settings.connectTimeout = 5s;
+    auto post = [&] {
+        auto session = makeHttpSession(settings);
+        Poco::Net::HTTPRequest request = makeRequest(settings, Poco::Net::HTTPRequest::HTTP_POST);
+        request.setContentLength(0);
+        session->sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        session->receiveResponse(response);
+    };
+
+    settings.tls = trusting(pki_.otherCaCert);
+    settings.tls->insecureSkipVerify = true;
+    ASSERT_NO_THROW(post());
+    EXPECT_EQ(takeCertificateRejection(), "") << "recorded with verification off";
+
+    settings.tls->insecureSkipVerify = false;
+    try {
+        post();
+        FAIL() << "an untrusted server was accepted";
+    } catch (const Poco::Exception& e) {
+        EXPECT_THAT(connectionFailureText(e), HasSubstr("certificate verify failed: "));
+    }
+    try {
+        post();
+        FAIL() << "an untrusted server was accepted";
+    } catch (const Poco::Exception&) {
+        EXPECT_EQ(connectionFailureText(Poco::TimeoutException("read")), "Timeout: read");
+    }
 }
 
 TEST_F(TlsTest, InsecureSkipVerifyAcceptsAnyCertificate) {

@@ -6,6 +6,7 @@
 #include <Poco/Base64Encoder.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SSLException.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketImpl.h>
 #include <Poco/Net/StreamSocket.h>
@@ -52,7 +53,7 @@ Poco::Net::StreamSocket openTunnel(const ProxyRoute& proxy, const std::string& h
 std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::Settings& settings) {
     // The session's handshake runs on this thread: a refusal recorded for an earlier
     // connection must not be taken for its.
-    takeCertificateRejection();
+    recordCertificateRejections(!settings.tls || !settings.tls->insecureSkipVerify);
     Poco::URI uri(settings.endpoint);
     bool secure = uri.getScheme() == "wss" || uri.getScheme() == "https";
     Poco::Timespan timeout(
@@ -84,7 +85,9 @@ std::unique_ptr<Poco::Net::HTTPClientSession> makeHttpSession(const Transport::S
 
 std::string connectionFailureText(const Poco::Exception& e) {
     std::string rejection = takeCertificateRejection();
-    return rejection.empty() ? e.displayText() : rejection;
+    // Only a failed handshake is the certificate's fault; a later timeout or reset is not.
+    const bool handshake = dynamic_cast<const Poco::Net::SSLException*>(&e) != nullptr;
+    return handshake && !rejection.empty() ? rejection : e.displayText();
 }
 
 Poco::Net::HTTPRequest makeRequest(const Transport::Settings& settings, const std::string& method) {

@@ -20,8 +20,11 @@
 namespace opampsup::opamp {
 namespace {
 
-// The first certificate this thread's handshake refused, with OpenSSL's reason.
+// The first certificate this thread's handshake refused, with OpenSSL's reason, recorded
+// only while the connection verifies: with insecure_skip_verify OpenSSL still reports what
+// it would refuse, but the handshake goes on.
 thread_local std::string certificateRejection;
+thread_local bool recordingRejections = false;
 
 // Poco asks this handler about every certificate OpenSSL refuses while verifying the
 // server. It refuses too, and keeps OpenSSL's reason for the connection's error: Poco's
@@ -33,7 +36,7 @@ class RejectAndRecordHandler : public Poco::Net::InvalidCertificateHandler {
 
     void onInvalidCertificate(const void*, Poco::Net::VerificationErrorArgs& args) override {
         args.setIgnoreError(false);
-        if (certificateRejection.empty()) {
+        if (recordingRejections && certificateRejection.empty()) {
             certificateRejection = "certificate verify failed: " + args.errorMessage() +
                                    " (the certificate of \"" + args.certificate().subjectName() +
                                    "\" at depth " + std::to_string(args.errorDepth()) +
@@ -189,6 +192,11 @@ void applyCurves(SSL_CTX* ctx, const std::vector<std::string>& curves, const std
 }
 
 }  // namespace
+
+void recordCertificateRejections(bool verifying) {
+    certificateRejection.clear();
+    recordingRejections = verifying;
+}
 
 std::string takeCertificateRejection() {
     std::string rejection = std::move(certificateRejection);

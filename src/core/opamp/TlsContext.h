@@ -21,6 +21,11 @@ namespace opampsup::opamp {
 Poco::Net::Context::Ptr makeClientTlsContext(const config::TlsClientSettings& settings,
                                              const std::string& host);
 
+// Starts a connection attempt on this thread: forgets an earlier certificate rejection, and
+// records the next one only when `verifying` (false with insecure_skip_verify, where
+// OpenSSL's objections do not stop the handshake and must not be reported later).
+void recordCertificateRejections(bool verifying);
+
 // Why the last TLS handshake on this thread refused the server's certificate, in OpenSSL's
 // words ("certificate verify failed: certificate signature failure (the certificate of
 // ... at depth 0 of the chain)"), or empty. Taking it forgets it.
