@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -441,10 +442,11 @@ TEST(WindowsChildProcess, TheCollectorDiesWithTheSupervisor) {
     EXPECT_TRUE(processEnds(pid)) << "the collector outlived its supervisor";
 }
 
-// Two children started at once each get only their own pipes: otherwise one would hold
-// the other's output open and its reader would not finish until both had exited.
+// Two children started at once each get only their own pipes. Were the sleeping one to
+// inherit the quick one's pipe ends, the quick one's readers would not finish, and
+// destroying its handle (which waits for them) would block until the sleeper exits.
 TEST(WindowsChildProcess, ChildrenStartedAtOnceDoNotHoldEachOthersOutputOpen) {
-    for (int round = 0; round < 5; ++round) {
+    for (int round = 0; round < 10; ++round) {
         std::unique_ptr<Spawned> sleeper;
         std::unique_ptr<Spawned> quick;
         std::thread a([&] { sleeper = std::make_unique<Spawned>(Spawned::of({"ignore-stop"})); });
@@ -452,10 +454,14 @@ TEST(WindowsChildProcess, ChildrenStartedAtOnceDoNotHoldEachOthersOutputOpen) {
         a.join();
         b.join();
         auto exit = quick->waitForExit(10s);
-        ASSERT_TRUE(exit) << "round " << round
-                          << ": the quick child's exit waited for the sleeping one";
+        ASSERT_TRUE(exit) << "round " << round;
         EXPECT_EQ(exit->code, 3);
+        auto destroyed = std::async(std::launch::async, [&] { quick.reset(); });
+        const bool alone = destroyed.wait_for(10s) == std::future_status::ready;
         sleeper->child().kill();
+        destroyed.wait();
+        ASSERT_TRUE(alone) << "round " << round
+                           << ": the quick child's output stayed open while the other ran";
         ASSERT_TRUE(sleeper->waitForExit());
     }
 }

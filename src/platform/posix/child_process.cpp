@@ -109,6 +109,9 @@ class PosixChildProcess : public ChildProcess {
         waiter_ = std::thread([this] { waitForExit(); });
     }
 
+    // Once the child is reaped its group is not signalled again (the ID could be reused), so
+    // a process it left running that holds the output pipes open keeps the reader, and this
+    // destructor, waiting until it exits. Windows kills the whole job here instead.
     ~PosixChildProcess() override {
         if (!exited()) {
             kill();

@@ -6,9 +6,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <windows.h>
 
+#include "platform/windows/service_session.h"
 #include "platform/windows/text.h"
 
 namespace opampsup::platform {
@@ -62,14 +64,14 @@ std::wstring environmentBlock(const std::map<std::string, std::optional<std::str
 // A console event reaches only the processes attached to the sender's console, and a
 // service has none: without one, requestStop() could not reach the collector, which would
 // be killed at the end of every stop timeout instead of shutting down cleanly. So the first
-// spawn by a process without a console gives it one, hidden, which every collector started
-// afterwards shares (the Go supervisor allocates one for the same reason). Output is not
-// affected: children write to pipes, and the service's own stdout and stderr were already
-// redirected to a file.
+// spawn by a service gives it a console, hidden, which every collector started afterwards
+// shares (the Go supervisor allocates one for the same reason). Output is not affected:
+// children write to pipes, and the service's own stdout and stderr were already redirected
+// to a file. A console program started without a console (detached) is left as it is.
 void ensureConsoleForStopEvents() {
     static std::once_flag once;
     std::call_once(once, [] {
-        if (GetConsoleWindow() != nullptr) {
+        if (!runningAsService() || GetConsoleWindow() != nullptr) {
             return;
         }
         if (AllocConsole()) {
@@ -80,6 +82,30 @@ void ensureConsoleForStopEvents() {
         }
     });
 }
+
+// Closes what it holds, so every error path of spawn() leaves no handle behind (a leaked
+// inheritable pipe end would be inherited by every later child).
+class Handle {
+  public:
+    Handle() = default;
+    explicit Handle(HANDLE handle) : handle_(handle) {}
+    ~Handle() { reset(); }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+    HANDLE get() const { return handle_; }
+    HANDLE* out() { return &handle_; }
+    explicit operator bool() const { return handle_ != nullptr; }
+    HANDLE release() { return std::exchange(handle_, nullptr); }
+    void reset() {
+        if (handle_ != nullptr) {
+            CloseHandle(std::exchange(handle_, nullptr));
+        }
+    }
+
+  private:
+    HANDLE handle_ = nullptr;
+};
 
 class WindowsChildProcess : public ChildProcess {
   public:
@@ -92,9 +118,9 @@ class WindowsChildProcess : public ChildProcess {
     }
 
     ~WindowsChildProcess() override {
-        if (!exited()) {
-            kill();
-        }
+        // Also when the collector has exited: a process it started may still hold the
+        // output pipes open, and the readers below would wait for it forever.
+        kill();
         waiter_.join();
         for (auto& reader : readers_) {
             reader.join();
@@ -205,20 +231,20 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
     std::unique_lock<std::mutex> oneAtATime(spawning);
     ensureConsoleForStopEvents();
     SECURITY_ATTRIBUTES inherit{sizeof(SECURITY_ATTRIBUTES), nullptr, TRUE};
-    HANDLE outRead = nullptr, outWrite = nullptr, errRead = nullptr, errWrite = nullptr;
-    if (!CreatePipe(&outRead, &outWrite, &inherit, 0) ||
-        !CreatePipe(&errRead, &errWrite, &inherit, 0)) {
+    Handle outRead, outWrite, errRead, errWrite;
+    if (!CreatePipe(outRead.out(), outWrite.out(), &inherit, 0) ||
+        !CreatePipe(errRead.out(), errWrite.out(), &inherit, 0)) {
         throw fail("cannot create a pipe: ");
     }
     // Only the write ends go to the child.
-    SetHandleInformation(outRead, HANDLE_FLAG_INHERIT, 0);
-    SetHandleInformation(errRead, HANDLE_FLAG_INHERIT, 0);
+    SetHandleInformation(outRead.get(), HANDLE_FLAG_INHERIT, 0);
+    SetHandleInformation(errRead.get(), HANDLE_FLAG_INHERIT, 0);
 
-    HANDLE job = CreateJobObjectW(nullptr, nullptr);
+    Handle job(CreateJobObjectW(nullptr, nullptr));
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
     limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    if (job == nullptr ||
-        !SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+    if (!job || !SetInformationJobObject(job.get(), JobObjectExtendedLimitInformation, &limits,
+                                         sizeof limits)) {
         throw fail("cannot create a job object: ");
     }
 
@@ -234,39 +260,30 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(ProcessOptions options) {
     startup.cb = sizeof startup;
     startup.dwFlags = STARTF_USESTDHANDLES;
     startup.hStdInput = nullptr;
-    startup.hStdOutput = outWrite;
-    startup.hStdError = errWrite;
+    startup.hStdOutput = outWrite.get();
+    startup.hStdError = errWrite.get();
     PROCESS_INFORMATION info{};
-    BOOL created = CreateProcessW(
-        options.executable.wstring().c_str(), commandLine.data(), nullptr, nullptr, TRUE,
-        CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT,
-        environment.data(), directory.empty() ? nullptr : directory.c_str(), &startup, &info);
-    std::runtime_error notCreated = created ? std::runtime_error("") : fail("");
-    CloseHandle(outWrite);
-    CloseHandle(errWrite);
+    if (!CreateProcessW(
+            options.executable.wstring().c_str(), commandLine.data(), nullptr, nullptr, TRUE,
+            CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT,
+            environment.data(), directory.empty() ? nullptr : directory.c_str(), &startup, &info)) {
+        throw fail("");
+    }
+    Handle process(info.hProcess);
+    Handle thread(info.hThread);
+    outWrite.reset();
+    errWrite.reset();
     oneAtATime.unlock();
-    if (!created) {
-        std::runtime_error error = notCreated;
-        CloseHandle(outRead);
-        CloseHandle(errRead);
-        CloseHandle(job);
-        throw error;
-    }
     // In the job before it runs a single instruction, so nothing it starts escapes.
-    if (!AssignProcessToJobObject(job, info.hProcess)) {
+    if (!AssignProcessToJobObject(job.get(), process.get())) {
         std::runtime_error error = fail("cannot put it in a job object: ");
-        TerminateProcess(info.hProcess, 1);
-        CloseHandle(info.hThread);
-        CloseHandle(info.hProcess);
-        CloseHandle(outRead);
-        CloseHandle(errRead);
-        CloseHandle(job);
+        TerminateProcess(process.get(), 1);
         throw error;
     }
-    ResumeThread(info.hThread);
-    CloseHandle(info.hThread);
-    return std::make_unique<WindowsChildProcess>(info.hProcess, job, info.dwProcessId, outRead,
-                                                 errRead, std::move(options));
+    ResumeThread(thread.get());
+    return std::make_unique<WindowsChildProcess>(process.release(), job.release(), info.dwProcessId,
+                                                 outRead.release(), errRead.release(),
+                                                 std::move(options));
 }
 
 }  // namespace opampsup::platform

@@ -11,6 +11,7 @@
 #include <windows.h>
 
 #include "platform/os.h"
+#include "platform/windows/service_session.h"
 #include "platform/windows/shutdown_request.h"
 #include "platform/windows/text.h"
 
@@ -205,6 +206,11 @@ void WINAPI serviceMain(DWORD, LPWSTR*) {
 }
 
 }  // namespace
+
+bool runningAsService() {
+    std::lock_guard<std::mutex> lock(g_service.mutex);
+    return g_service.handle != nullptr;
+}
 
 int runUnderServiceManager(const std::function<int()>& body) {
     std::wstring name = widen(kServiceName);
