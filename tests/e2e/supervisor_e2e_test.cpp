@@ -223,6 +223,13 @@ TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorag
     ASSERT_TRUE(supervisor->waitExit());
     EXPECT_TRUE(waitUntil([&] { return !processAlive(static_cast<pid_t>(collector)); }))
         << "the collector outlived its supervisor";
+    // What a kill in the middle of a write or a validation leaves behind.
+    const std::vector<std::filesystem::path> leftovers = {
+        storage() / ".persistent_state.yaml.tmp-123456",
+        storage() / "validate-config-0badc0de.yaml"};
+    for (const auto& leftover : leftovers) {
+        std::ofstream(leftover) << "half written";
+    }
 
     auto again = startSupervisor(config);
     ASSERT_TRUE(waitUntil([&] { return collectorPids(*again).size() == 1; }));
@@ -232,6 +239,12 @@ TEST_F(SupervisorE2e, KilledSupervisorTakesTheCollectorAlongAndResumesFromStorag
     EXPECT_TRUE(server_.waitForAgent(uid, [](const Poco::JSON::Object& agent) {
         return agent.getValue<bool>("connected") && agent.getValue<int>("message_count") > 2;
     })) << "the restarted supervisor speaks for the same instance UID";
+    for (const auto& leftover : leftovers) {
+        EXPECT_FALSE(std::filesystem::exists(leftover)) << leftover;
+    }
+    EXPECT_THAT(logOf(*again),
+                HasSubstr("\"msg\":\"Removed what an interrupted run left in storage\",\"files\":"
+                          "\".persistent_state.yaml.tmp-123456, validate-config-0badc0de.yaml\""));
 }
 
 // telemetry: the supervisor's own log records, metrics and spans reach an OTLP/HTTP

@@ -83,6 +83,36 @@ TEST(StateStore, ReadWriteAndSetAside) {
     EXPECT_EQ(store.read("x.dat.corrupt"), "payload");
 }
 
+// What a killed run leaves: atomic-write temporaries and configs being validated. Anything
+// else, including look-alikes, stays.
+TEST(StateStore, LeftoversOfAKilledRunAreRemovedAndNothingElse) {
+    testing::TempDir dir;
+    StateStore store(dir.path() / "storage");
+    store.prepare();
+    store.write("persistent_state.yaml", "instance_id: x\n");
+    for (const char* name : {".persistent_state.yaml.tmp-1234567", ".effective.yaml.tmp-9",
+                             "validate-config-0a1b.yaml",
+                             // look-alikes, kept
+                             "effective.yaml.tmp-12", ".hidden", ".x.tmp-", ".x.tmp-12a",
+                             "my-validate-config-x.yaml", "agent.log"}) {
+        std::ofstream(store.pathOf(name)) << "x";
+    }
+    std::filesystem::create_directories(store.pathOf("validate-config-dir"));
+    std::filesystem::create_directories(store.pathOf(".dir.tmp-5"));
+
+    EXPECT_EQ(
+        store.removeLeftovers({"validate-config-"}),
+        (std::vector<std::string>{".effective.yaml.tmp-9", ".persistent_state.yaml.tmp-1234567",
+                                  "validate-config-0a1b.yaml"}));
+    EXPECT_EQ(
+        filesIn(store.directory()),
+        (std::vector<std::string>{".dir.tmp-5", ".hidden", ".x.tmp-", ".x.tmp-12a", "agent.log",
+                                  "effective.yaml.tmp-12", "my-validate-config-x.yaml",
+                                  "persistent_state.yaml", "validate-config-dir"}));
+    EXPECT_TRUE(store.removeLeftovers({"validate-config-"}).empty());
+    EXPECT_THROW(StateStore(dir.path() / "missing").removeLeftovers({}), std::system_error);
+}
+
 #ifndef _WIN32
 // agent.run_as: the collector's group passes through the store to the files written for
 // it, and reads nothing else. As root the test shares with nogroup (65534), otherwise with

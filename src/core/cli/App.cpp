@@ -5,7 +5,9 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include <Poco/Environment.h>
 #include <Poco/Process.h>
@@ -150,13 +152,22 @@ int run(const CommandLine& cmd, std::ostream& err) {
     }
     storage::StateStore store(cfg.storage.directory, collectorGroup);
     storage::LoadedPersistentState state;
+    std::vector<std::string> leftovers;
     try {
         store.prepare();
+        leftovers = store.removeLeftovers({supervisor::kValidationConfigPrefix});
         state = storage::loadOrCreatePersistentState(store, cfg.agent.instanceId);
     } catch (const std::system_error& e) {
         logger.error("Cannot prepare the storage directory",
                      {{"directory", cfg.storage.directory.string()}, {"error", e.what()}});
         return kExitFailure;
+    }
+    if (!leftovers.empty()) {
+        std::string names;
+        for (const std::string& name : leftovers) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        logger.info("Removed what an interrupted run left in storage", {{"files", names}});
     }
     for (const std::string& note : state.notes) {
         logger.warn(note);

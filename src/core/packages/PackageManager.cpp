@@ -255,6 +255,10 @@ void PackageManager::joinWorker() {
 
 void PackageManager::load() {
     store_.prepare();
+    for (const std::string& name : store_.removeLeftovers({})) {
+        logger_.info("Removed what an interrupted run left in storage",
+                     {{"files", (std::filesystem::path("packages") / name).string()}});
+    }
     std::optional<std::string> text = store_.read(kJournalFile);
     if (!text) {
         return;

@@ -62,8 +62,9 @@ class PackageManager {
     PackageManager(const PackageManager&) = delete;
     PackageManager& operator=(const PackageManager&) = delete;
 
-    // Reads the journal: a corrupt one is set aside. Throws std::system_error when the
-    // packages directory cannot be created.
+    // Reads the journal: a corrupt one is set aside. The temporaries of writes a killed
+    // run left are removed. Throws std::system_error when the packages directory cannot
+    // be created or cleaned.
     void load();
     // The collector binary to run: the one a package installed, else agent.executable.
     std::filesystem::path activeExecutable() const;

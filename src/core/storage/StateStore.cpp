@@ -1,5 +1,6 @@
 #include "core/storage/StateStore.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -66,6 +67,45 @@ std::filesystem::path StateStore::setAside(std::string_view name) const {
         throw std::system_error(ec, "cannot move " + from.string() + " aside");
     }
     return to;
+}
+
+namespace {
+
+// ".<name>.tmp-<digits>", as platform::writeFileAtomically names its temporaries.
+bool isAtomicWriteTemporary(const std::string& name) {
+    std::size_t tmp = name.rfind(".tmp-");
+    if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp == 0 ||
+        tmp + 5 == name.size()) {
+        return false;
+    }
+    return name.find_first_not_of("0123456789", tmp + 5) == std::string::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> StateStore::removeLeftovers(
+    const std::vector<std::string>& scratchPrefixes) const {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    std::filesystem::directory_iterator entries(directory_, ec);
+    if (ec) {
+        throw std::system_error(ec, "cannot list " + directory_.string());
+    }
+    for (const auto& entry : entries) {
+        const std::string name = entry.path().filename().string();
+        bool scratch = std::any_of(scratchPrefixes.begin(), scratchPrefixes.end(),
+                                   [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+        if (!(scratch || isAtomicWriteTemporary(name)) || !entry.is_regular_file(ec)) {
+            continue;
+        }
+        std::filesystem::remove(entry.path(), ec);
+        if (ec) {
+            throw std::system_error(ec, "cannot remove " + entry.path().string());
+        }
+        removed.push_back(name);
+    }
+    std::sort(removed.begin(), removed.end());
+    return removed;
 }
 
 void StateStore::remove(std::string_view name) const {

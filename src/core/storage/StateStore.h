@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace opampsup::storage {
 
@@ -42,6 +43,13 @@ class StateStore {
 
     // Deletes the file; nothing happens when it does not exist. Throws std::system_error.
     void remove(std::string_view name) const;
+
+    // Removes what a run that was killed can leave behind: the temporaries of atomic
+    // writes (".<name>.tmp-<digits>") and files whose names start with one of
+    // `scratchPrefixes` (the supervisor's configs being validated). Only at start, before
+    // anything writes to the store. Returns the names removed; throws std::system_error
+    // when the directory cannot be listed or a file cannot be removed.
+    std::vector<std::string> removeLeftovers(const std::vector<std::string>& scratchPrefixes) const;
 
     // Moves a file whose content could not be used to "<name>.corrupt", replacing an older
     // one, so the evidence stays for a person to look at and the next start is clean.

@@ -1503,7 +1503,7 @@ bool Supervisor::shouldValidate() const {
 void Supervisor::validateThenApply(const pb::AgentRemoteConfig& config,
                                    const std::string& candidateYaml) {
     const std::string hash = config.config_hash();
-    const std::string file = "validate-config-" + randomHex(4) + ".yaml";
+    const std::string file = kValidationConfigPrefix + randomHex(4) + ".yaml";
     try {
         store_.writeForCollector(file, candidateYaml);
     } catch (const std::exception& e) {

@@ -42,6 +42,10 @@
 
 namespace opampsup::supervisor {
 
+// A remote config the collector's `validate` checks is written to the storage directory
+// under this prefix and removed afterwards; a killed run may leave one behind.
+inline constexpr const char* kValidationConfigPrefix = "validate-config-";
+
 // What the OS's service manager is told (systemd's READY=1, STATUS= and STOPPING=1; the
 // Windows SCM's RUNNING and STOP_PENDING).
 struct ServiceStatus {
