@@ -53,11 +53,22 @@ done
 
 tsan_line="not run this time (scripts/reliability.sh --tsan runs it)"
 tsan_status=0
+tsan_log=build/tsan-ctest.log
 if [ "$tsan" -eq 1 ]; then
-    tsan_log=build/tsan-ctest.log
     cmake --workflow --preset tsan >"$tsan_log" 2>&1 || tsan_status=$?
+fi
+# --report-only reports the last TSan run too, when there is one.
+if [ "$tsan" -eq 1 ] || { [ "$report_only" -eq 1 ] && [ -f "$tsan_log" ]; }; then
     tsan_line=$(grep -E "tests passed|tests failed" "$tsan_log" | tail -n 1 || true)
     tsan_line="${tsan_line:-the build failed, see $tsan_log}"
+    tsan_line="$tsan_line, finished $(date -u -r "$tsan_log" '+%Y-%m-%d %H:%M UTC')"
+    reports=$(grep -c "WARNING: ThreadSanitizer" "$tsan_log" || true)
+    tsan_line="$tsan_line; ThreadSanitizer reports: ${reports:-0}"
+    failed=$(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (\(Failed\|Timeout\|SEGFAULT\|Subprocess aborted\)).*$/`\1` (\2)/p' \
+        "$tsan_log" | paste -sd ',' - | sed 's/,/, /g')
+    if [ -n "$failed" ]; then
+        tsan_line="$tsan_line; failed: $failed"
+    fi
 fi
 
 # One row per test case of the JUnit file: suite, test, result, seconds.
