@@ -17,10 +17,23 @@ cleanup() {
     if [ -n "$demo" ] && kill -0 "$demo" 2>/dev/null; then
         kill -KILL "$demo" 2>/dev/null || true
     fi
-    pkill -KILL -f "$work/" 2>/dev/null || true
+    demo_processes | while read -r pid _; do kill -KILL "$pid" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The processes whose command line names the demo's folder (the supervisor and its
+# collector), read from /proc so no procps is needed.
+demo_processes() {
+    local f pid cmd
+    for f in /proc/[0-9]*/cmdline; do
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+        if [[ $cmd == *"$work/"* ]]; then
+            pid=${f#/proc/}
+            echo "${pid%/cmdline} $cmd"
+        fi
+    done
+}
 
 free_port() {
     local port
@@ -74,9 +87,10 @@ status=0
 wait "$demo" || status=$?
 demo=""
 wait_for 5 "demo: stopped"
-if pgrep -f "$work/" >/dev/null; then
+left=$(demo_processes)
+if [ -n "$left" ]; then
     echo "FAIL: processes of the demo outlived it:" >&2
-    pgrep -af "$work/" >&2
+    echo "$left" >&2
     exit 1
 fi
 for port in "$opamp_port" "$admin_port"; do
