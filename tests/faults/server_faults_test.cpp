@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -59,19 +61,31 @@ std::vector<long> retriesAfter(const std::string& log, const std::string& what) 
 
 class ServerFaults : public FaultsE2e {
   protected:
-    // A connected, healthy agent running a pushed config that writes to `out`.
-    std::string appliedAgent(const Child& supervisor, const std::filesystem::path& out,
-                             std::string& hash) {
-        const std::string uid = healthyAgent(supervisor);
+    // A supervisor for `endpoint`, connected and healthy, running a config the server pushed
+    // that writes to out.jsonl, and its collector. `uid` is empty, or `collector` unset, when
+    // a step failed (which has reported why).
+    struct Applied {
+        std::unique_ptr<Child> supervisor;
+        std::filesystem::path out;
+        std::string uid;
+        std::string hash;
+        std::optional<pid_t> collector;
+    };
+    Applied appliedSupervisor(const std::string& endpoint) {
+        Applied a{startSupervisor(remoteConfigSupervisor(endpoint)), dir_.path() / "out.jsonl", "",
+                  "", std::nullopt};
+        const std::string uid = healthyAgent(*a.supervisor);
         if (uid.empty()) {
-            return "";
+            return a;
         }
-        hash = server_.pushConfig(uid, "", producing(out));
-        if (!waitForTruth(uid, hash, out)) {
-            ADD_FAILURE() << logOf(supervisor);
-            return "";
+        a.hash = server_.pushConfig(uid, "", producing(a.out));
+        if (!waitForTruth(uid, a.hash, a.out)) {
+            ADD_FAILURE() << logOf(*a.supervisor);
+            return a;
         }
-        return uid;
+        a.uid = uid;
+        a.collector = theCollector();
+        return a;
     }
 };
 
@@ -79,12 +93,8 @@ class ServerFaults : public FaultsE2e {
 // back with no memory of the agent, five times: each time the supervisor reconnects and
 // reports everything again, and the collector is never restarted.
 TEST_F(ServerFaults, KilledAndRestartedFiveTimesItIsToldTheTruthEachTime) {
-    auto supervisor = startSupervisor(remoteConfigSupervisor(server_.endpoint("ws")));
-    const auto out = dir_.path() / "out.jsonl";
-    std::string hash;
-    const std::string uid = appliedAgent(*supervisor, out, hash);
+    auto [supervisor, out, uid, hash, collector] = appliedSupervisor(server_.endpoint("ws"));
     ASSERT_FALSE(uid.empty());
-    const auto collector = theCollector();
     ASSERT_TRUE(collector);
 
     for (int i = 1; i <= 5; ++i) {
@@ -145,12 +155,9 @@ TEST_F(ServerFaults, AServerThatAcceptsButNeverAnswersIsTimedOutAndLeft) {
 // into the dead connection arrives over the new one and is applied.
 TEST_F(ServerFaults, AHalfOpenWebSocketIsFoundByTheKeepaliveAndReplaced) {
     FaultProxy proxy(server_.server().port());
-    auto supervisor = startSupervisor(remoteConfigSupervisor(proxy.via(server_.endpoint("ws"))));
-    const auto out = dir_.path() / "out.jsonl";
-    std::string hash;
-    const std::string uid = appliedAgent(*supervisor, out, hash);
+    auto [supervisor, out, uid, hash, collector] =
+        appliedSupervisor(proxy.via(server_.endpoint("ws")));
     ASSERT_FALSE(uid.empty());
-    const auto collector = theCollector();
     ASSERT_TRUE(collector);
 
     ASSERT_EQ(proxy.blackHoleOpenConnections(), 1);
@@ -197,12 +204,8 @@ TEST_F(ServerFaults, A503StormWithRetryAfterAtStartIsWaitedOut) {
 // Retry-After: 1. The collector keeps running its config; the supervisor waits as asked
 // and, connected again, reports everything again.
 TEST_F(ServerFaults, A429StormAfterALostConnectionIsWaitedOut) {
-    auto supervisor = startSupervisor(remoteConfigSupervisor(server_.endpoint("ws")));
-    const auto out = dir_.path() / "out.jsonl";
-    std::string hash;
-    const std::string uid = appliedAgent(*supervisor, out, hash);
+    auto [supervisor, out, uid, hash, collector] = appliedSupervisor(server_.endpoint("ws"));
     ASSERT_FALSE(uid.empty());
-    const auto collector = theCollector();
     ASSERT_TRUE(collector);
     const std::size_t before = server_.agentMessages(uid).size();
 
@@ -234,12 +237,8 @@ TEST_F(ServerFaults, A429StormAfterALostConnectionIsWaitedOut) {
 // reconnects; then it reports everything again. The collector is not touched.
 TEST_F(ServerFaults, AServerErrorResponseStormIsWaitedOut) {
     server_.offerHeartbeatInterval(1);
-    auto supervisor = startSupervisor(remoteConfigSupervisor(server_.endpoint("ws")));
-    const auto out = dir_.path() / "out.jsonl";
-    std::string hash;
-    const std::string uid = appliedAgent(*supervisor, out, hash);
+    auto [supervisor, out, uid, hash, collector] = appliedSupervisor(server_.endpoint("ws"));
     ASSERT_FALSE(uid.empty());
-    const auto collector = theCollector();
     ASSERT_TRUE(collector);
 
     // The next message (a heartbeat within the second) gets the first error, and each

@@ -26,39 +26,19 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <zlib.h>
 
+#include "TestCertificate.h"
 #include "opamp.pb.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace pb = ::opamp::proto;
+using opampsup::fuzz::kCertPem;
+using opampsup::fuzz::kKeyPem;
 
 // The instance UID the server_to_agent_fuzz target runs as (its bytes).
 const std::string kUid("\x01\x90\xa1\xb2\xc3\xd4\x7e\x5f\x8a\x9b\x0c\x1d\x2e\x3f\x4a\x5b", 16);
 const std::string kOtherUid("\x01\x90\xa1\xb2\xc3\xd4\x7e\x5f\x8a\x9b\x0c\x1d\x2e\x3f\x4a\x5c", 16);
-
-// A self-signed test certificate and its key (EC P-256, CN=opamp.example.com), fixed so the
-// seeds do not change from run to run. Not a secret: nothing trusts it.
-constexpr const char* kCertPem = R"(-----BEGIN CERTIFICATE-----
-MIIB7DCCAZGgAwIBAgIUWWeOk5Q5tYF2va07Ui4ZGq7j5ZwwCgYIKoZIzj0EAwIw
-OzEdMBsGA1UECgwUb3BhbXBzdXBlcnZpc29yIGZ1enoxGjAYBgNVBAMMEW9wYW1w
-LmV4YW1wbGUuY29tMCAXDTI2MTIwMTA5NDQxMVoYDzIxMjYxMTA3MDk0NDExWjA7
-MR0wGwYDVQQKDBRvcGFtcHN1cGVydmlzb3IgZnV6ejEaMBgGA1UEAwwRb3BhbXAu
-ZXhhbXBsZS5jb20wWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATTBmCJixq0Ac/U
-Gec1Hwmjm0y8U9Bj/RX//ZERz1IY6v69pXZeMzumSZ1gAGYQpRcmuY0ojSBrvPNj
-dPxDikAro3EwbzAdBgNVHQ4EFgQUYfJuveHDrjkmPNXrDIw8IOY6SeYwHwYDVR0j
-BBgwFoAUYfJuveHDrjkmPNXrDIw8IOY6SeYwDwYDVR0TAQH/BAUwAwEB/zAcBgNV
-HREEFTATghFvcGFtcC5leGFtcGxlLmNvbTAKBggqhkjOPQQDAgNJADBGAiEA9Uxf
-JyS+Qn8Vwme4HOWbnKjQwSYjbmZvWEIEZv6k6tYCIQDBGyR3oYOid4uchlxhTyFw
-xpTZQZJzjEDM0NO/kQtPGw==
------END CERTIFICATE-----
-)";
-constexpr const char* kKeyPem = R"(-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgpWgHhQynBE3MRcay
-vcOoD2gkWTDg6O0ncVCY0FnBSYyhRANCAATTBmCJixq0Ac/UGec1Hwmjm0y8U9Bj
-/RX//ZERz1IY6v69pXZeMzumSZ1gAGYQpRcmuY0ojSBrvPNjdPxDikAr
------END PRIVATE KEY-----
-)";
 
 class Corpus {
   public:

@@ -46,6 +46,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "TestCertificate.h"
 #include "core/config/SupervisorConfig.h"
 #include "core/effective/ConfigComposer.h"
 #include "core/effective/OtherConnections.h"
@@ -94,22 +95,6 @@ service:
     traces:
       receivers: [otlp]
       exporters: [debug]
-)";
-
-// A self-signed certificate (EC P-256, CN=opamp.example.com); nothing trusts it.
-constexpr const char* kCaPem = R"(-----BEGIN CERTIFICATE-----
-MIIB7DCCAZGgAwIBAgIUWWeOk5Q5tYF2va07Ui4ZGq7j5ZwwCgYIKoZIzj0EAwIw
-OzEdMBsGA1UECgwUb3BhbXBzdXBlcnZpc29yIGZ1enoxGjAYBgNVBAMMEW9wYW1w
-LmV4YW1wbGUuY29tMCAXDTI2MTIwMTA5NDQxMVoYDzIxMjYxMTA3MDk0NDExWjA7
-MR0wGwYDVQQKDBRvcGFtcHN1cGVydmlzb3IgZnV6ejEaMBgGA1UEAwwRb3BhbXAu
-ZXhhbXBsZS5jb20wWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATTBmCJixq0Ac/U
-Gec1Hwmjm0y8U9Bj/RX//ZERz1IY6v69pXZeMzumSZ1gAGYQpRcmuY0ojSBrvPNj
-dPxDikAro3EwbzAdBgNVHQ4EFgQUYfJuveHDrjkmPNXrDIw8IOY6SeYwHwYDVR0j
-BBgwFoAUYfJuveHDrjkmPNXrDIw8IOY6SeYwDwYDVR0TAQH/BAUwAwEB/zAcBgNV
-HREEFTATghFvcGFtcC5leGFtcGxlLmNvbTAKBggqhkjOPQQDAgNJADBGAiEA9Uxf
-JyS+Qn8Vwme4HOWbnKjQwSYjbmZvWEIEZv6k6tYCIQDBGyR3oYOid4uchlxhTyFw
-xpTZQZJzjEDM0NO/kQtPGw==
------END CERTIFICATE-----
 )";
 
 // A Scheduler the package worker may post to from its thread; timers never fire.
@@ -410,7 +395,7 @@ void handlePackages(Fixture& f, const pb::PackagesAvailable& offer) {
     };
     // A CA of its own, so an https:// download does not load the system's CA store first.
     connection.tls = config::TlsClientSettings{};
-    connection.tls->caPem = kCaPem;
+    connection.tls->caPem = opampsup::fuzz::kCertPem;
     connection.timeout = std::chrono::seconds(2);
     connection.attempts = 1;
     connection.firstRetryDelay = std::chrono::milliseconds(1);
